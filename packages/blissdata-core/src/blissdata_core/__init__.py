@@ -1,0 +1,1 @@
+"""blissdata_core: the protocol 1 client (data store, scans, streams, cursors)."""
