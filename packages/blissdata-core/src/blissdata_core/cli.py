@@ -1,0 +1,34 @@
+"""The ``blissdata`` console script: a thin dispatcher over ``blissdata_core.commands``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Sequence
+
+#: Subcommand modules under ``blissdata_core.commands``, in help order.
+#: Add "ls", "search", "show", "tail" here once their modules exist.
+COMMANDS: tuple[str, ...] = ("server",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="blissdata", description="Tools around the blissdata Redis data store."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"blissdata_core.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

