@@ -1,0 +1,83 @@
+"""Put a decode/malformed vector into Redis as a protocol 1 scan.
+
+Every adapter reads the same database state: a scan document made here by
+hand (JSON.SET), the vector's entries added at their exact ids (XADD), and a
+state stream that says PREPARED (or later), so data streams are visible.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "vectors"))
+
+import valuerepr  # noqa: E402
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_pk() -> str:
+    """A random 26-character ULID-shaped primary key (Crockford base32)."""
+    first = _CROCKFORD[secrets.randbelow(8)]  # a ULID's first char is 0-7
+    return first + "".join(_CROCKFORD[secrets.randbelow(32)] for _ in range(25))
+
+
+def ensure_initialised(r: redis.Redis) -> None:
+    """Make an empty database usable by every adapter (protocol key, seal function)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "packages/blissdata-core/src"))
+    from blissdata_core import protocol
+
+    if r.get(protocol.PROTOCOL_KEY) is not None:
+        return
+    if r.dbsize():
+        raise RuntimeError("refusing to initialise a non-empty database without a protocol key")
+    r.execute_command("FT.CREATE", *protocol.index_create_args())
+    r.function_load(protocol.SEAL_FUNCTION_CODE, replace=True)
+    r.set(protocol.PROTOCOL_KEY, protocol.PROTOCOL_VERSION)
+
+
+def scan_document(stream_name: str, encoding: dict, info: dict) -> tuple[dict, str]:
+    pk = new_pk()
+    stream_pk = new_pk()
+    doc = {
+        "pk": pk,
+        "id": {
+            "pk": new_pk(),
+            "name": "conformance",
+            "number": 1,
+            "data_policy": "no_policy",
+            "session": None,
+            "proposal": None,
+            "collection": None,
+            "dataset": None,
+            "path": None,
+        },
+        "info": {},
+        "state_stream": {"pk": new_pk(), "encoding": None, "info": None},
+        "data_streams": {stream_name: {"pk": stream_pk, "encoding": encoding, "info": info}},
+    }
+    return doc, stream_pk
+
+
+def load_case(r: redis.Redis, case: dict, state: int = 2) -> tuple[str, str]:
+    """Write the case's stream into a fresh scan; return (scan key, stream name)."""
+    stream = case["stream"]
+    name = stream.get("name", "data")
+    doc, stream_pk = scan_document(name, stream["encoding"], stream.get("info", {}))
+    scan_key = "esrf:scan:" + doc["pk"]
+    stream_key = "esrf:stream:" + stream_pk
+    state_key = "esrf:stream:" + doc["state_stream"]["pk"]
+    pipe = r.pipeline(transaction=True)
+    pipe.execute_command("JSON.SET", scan_key, "$", json.dumps(doc))
+    for s in range(state + 1):
+        pipe.xadd(state_key, {"state": s})
+    for entry in case["entries"]:
+        fields = {k: valuerepr.decode_field(v) for k, v in entry["fields"]}
+        pipe.xadd(stream_key, fields, id=entry["id"])
+    pipe.execute()
+    return scan_key, name

@@ -1,0 +1,200 @@
+"""Drive the reference client (blissdata 2.x) for the vector generator and runner.
+
+Runs inside the reference client's own virtualenv: it imports ``blissdata``
+and, from this directory, ``valuerepr`` only.  It reads one JSON job on stdin
+and writes one JSON result on stdout.  Jobs:
+
+``produce``   publish a scan with the reference client, return the entries and
+              the scan documents it wrote;
+``read``      load a scan with the reference client and run read operations;
+``validate``  check documents against the reference's own models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+warnings.filterwarnings("ignore")
+
+import numpy as np  # noqa: E402
+import redis  # noqa: E402
+import valuerepr  # noqa: E402
+
+
+def _error(exc: BaseException) -> dict:
+    return {"error": type(exc).__name__, "mro": [c.__name__ for c in type(exc).__mro__]}
+
+
+def _data_store(url: str):
+    from blissdata.redis_engine.store import DataStore
+
+    return DataStore(url)
+
+
+def _definition(spec: dict):
+    from blissdata.streams.default import Stream
+
+    plugin = spec.get("plugin")
+    info = spec.get("info", {})
+    if plugin == "hdf5_fallback":
+        from blissdata.streams.hdf5_fallback import Hdf5BackedStream
+
+        return Hdf5BackedStream.make_definition(
+            spec["name"],
+            spec["file_path"],
+            spec["data_path"],
+            spec["dtype"],
+            spec.get("shape"),
+            info,
+        )
+    if plugin == "scan_sequence":
+        from blissdata.streams.scan_sequence import ScanStream
+
+        return ScanStream.make_definition(spec["name"], info)
+    if plugin == "lima":
+        from blissdata.streams.lima.stream import LimaStream
+
+        return LimaStream.make_definition(spec["name"], info=info, **spec["lima"])
+    shape = spec.get("shape")
+    if spec["dtype"] != "json" and shape is not None:
+        shape = tuple(shape)
+    return Stream.make_definition(spec["name"], spec["dtype"], shape, info)
+
+
+def produce(job: dict) -> dict:
+    r = redis.Redis.from_url(job["url"])
+    ds = _data_store(job["url"])
+    scan = ds.create_scan(job["identity"], info=job.get("info", {}))
+    documents = {"CREATED": r.json().get(scan.key)}
+    streams = {}
+    for spec in job["streams"]:
+        streams[spec["name"]] = scan.create_stream(_definition(spec))
+    for key, value in job.get("info_before_prepare", {}).items():
+        scan.info[key] = value
+    scan.prepare()
+    documents["PREPARED"] = r.json().get(scan.key)
+    scan.start()
+    documents["STARTED"] = r.json().get(scan.key)
+    send_results = {}
+    for spec in job["streams"]:
+        stream = streams[spec["name"]]
+        results = []
+        for send in spec.get("sends", []):
+            data = valuerepr.from_repr(send)
+            try:
+                stream.send(data)
+                stream.join()
+                results.append({"ok": True})
+            except Exception as exc:  # recorded, not fatal
+                results.append(_error(exc))
+        send_results[spec["name"]] = results
+        if spec.get("seal"):
+            send_results[spec["name"]].append({"seal": stream.seal()})
+            try:
+                r.fcall("seal_stream", 1, stream.key)
+                send_results[spec["name"]].append({"second_seal": "no error"})
+            except redis.exceptions.ResponseError as exc:
+                send_results[spec["name"]].append({"second_seal": str(exc)})
+    if job.get("close", True):
+        scan.stop()
+        documents["STOPPED"] = r.json().get(scan.key)
+        for key, value in job.get("info_at_close", {}).items():
+            scan.info[key] = value
+        scan.close()
+        documents["CLOSED"] = r.json().get(scan.key)
+    out_streams = {}
+    doc = r.json().get(scan.key)
+    for name, model in doc["data_streams"].items():
+        key = "esrf:stream:" + model["pk"]
+        out_streams[name] = {
+            "encoding": model["encoding"],
+            "info": model["info"],
+            "entries": valuerepr.entries_to_json(r.xrange(key)),
+            "send_results": send_results.get(name, []),
+        }
+    return {"scan_key": scan.key, "documents": documents, "streams": out_streams}
+
+
+def _run_op(stream, op: dict, json_stream: bool) -> dict:
+    try:
+        kind = op["op"]
+        if kind == "len":
+            return {"value": len(stream)}
+        if kind == "is_sealed":
+            return {"value": bool(stream.is_sealed())}
+        if kind == "index":
+            value = stream[op["index"]]
+        elif kind == "slice":
+            value = stream[op.get("start") : op.get("stop") : op.get("step")]
+        else:
+            raise ValueError(f"unknown op {kind}")
+        return {"value": valuerepr.to_repr(value, json_stream)}
+    except Exception as exc:
+        return _error(exc)
+
+
+def read(job: dict) -> dict:
+    ds = _data_store(job["url"])
+    try:
+        scan = ds.load_scan(job["scan_key"])
+        stream = scan.streams[job["stream"]]
+    except Exception as exc:
+        return {"load_error": _error(exc)}
+    json_stream = (stream.event_stream.encoding or {}).get("type") == "json"
+    return {"results": [_run_op(stream, op, json_stream) for op in job["ops"]]}
+
+
+def validate(job: dict) -> dict:
+    from blissdata.h5map import Group
+
+    out = []
+    if job["what"] == "scan":
+        model = _data_store(job["url"])._scan_model
+        for doc in job["documents"]:
+            try:
+                model.model_validate(doc)
+                out.append(True)
+            except Exception:
+                out.append(False)
+    else:
+        for doc in job["documents"]:
+            try:
+                for item in doc.values():
+                    Group.model_validate(item)
+                out.append(True)
+            except Exception:
+                out.append(False)
+    return {"accepted": out}
+
+
+def init(job: dict) -> dict:
+    from blissdata.redis_engine.store import DataStore
+
+    r = redis.Redis.from_url(job["url"])
+    if r.get("_PROTOCOL_VERSION_") is None:
+        DataStore(job["url"], init_db=True)
+    return {"ok": True}
+
+
+HANDLERS = {"init": init, "produce": produce, "read": read, "validate": validate}
+
+
+def run_job(job: dict) -> dict:
+    if job["op"] == "batch":
+        return {"results": [run_job(one) for one in job["jobs"]]}
+    return HANDLERS[job["op"]](job)
+
+
+def main() -> None:
+    result = run_job(json.load(sys.stdin))
+    json.dump(
+        result, sys.stdout, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o)
+    )
+
+
+if __name__ == "__main__":
+    main()
