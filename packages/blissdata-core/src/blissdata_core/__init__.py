@@ -1,1 +1,41 @@
 """blissdata_core: the protocol 1 client (data store, scans, streams, cursors)."""
+
+from .errors import (
+    BlissdataError,
+    DatabaseNotEmptyError,
+    DatabaseNotInitialisedError,
+    EndOfStream,
+    IndexNoMoreThereError,
+    IndexNotYetThereError,
+    IndexWontBeThereError,
+    MalformedEntryError,
+    NoScanAvailable,
+    NoWritePermission,
+    ProtocolVersionError,
+    PublishError,
+    PublishQueueFull,
+    ScanInfoError,
+    ScanLoadError,
+    ScanNotFoundError,
+    ScanValidationError,
+    ServerConnectionError,
+    UnauthorizeStateTransition,
+    UnknownEncodingError,
+)
+from .scan import Scan, ScanState
+from .store import DataStore, ScanNotTerminatedError
+from .streams.cursor import BaseView, Cursor, CursorGroup, View
+from .streams.definition import StreamDefinition
+from .streams.stream import BaseStream, Stream
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataStore", "Scan", "ScanState", "Stream", "BaseStream", "StreamDefinition", "Cursor",
+    "CursorGroup", "View", "BaseView", "BlissdataError", "DatabaseNotEmptyError",
+    "DatabaseNotInitialisedError", "EndOfStream", "IndexNoMoreThereError", "IndexNotYetThereError",
+    "IndexWontBeThereError", "MalformedEntryError", "NoScanAvailable", "NoWritePermission",
+    "ProtocolVersionError", "PublishError", "PublishQueueFull", "ScanInfoError", "ScanLoadError",
+    "ScanNotFoundError", "ScanNotTerminatedError", "ScanValidationError", "ServerConnectionError",
+    "UnauthorizeStateTransition", "UnknownEncodingError",
+]  # fmt: skip

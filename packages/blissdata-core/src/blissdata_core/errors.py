@@ -110,7 +110,11 @@ class MalformedEntryError(BlissdataError, ValueError):
         self.entry_id = entry_id
         where = ""
         if stream is not None:
-            where = f" (stream {stream!r}" + (f", entry {entry_id}" if entry_id is not None else "") + ")"
+            where = (
+                f" (stream {stream!r}"
+                + (f", entry {entry_id}" if entry_id is not None else "")
+                + ")"
+            )
         super().__init__(message + where)
 
 

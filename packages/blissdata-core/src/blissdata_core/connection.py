@@ -1,0 +1,151 @@
+"""Redis connections: URL parsing, raw commands and blocking reads with real timeouts.
+
+Reads go through :class:`RedisConnection.call`, which returns the server's
+reply as parsed RESP (no redis-py response callbacks): stream entries stay
+lists of bytes, which is what the decoders want and the fastest form.
+Blocking reads wait on the socket themselves, so a stalled server (paused,
+unreachable) cannot hold a caller past its timeout.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .errors import ServerConnectionError
+
+#: Socket timeout for ordinary commands: a server that answers nothing for
+#: this long is treated as gone.
+DEFAULT_SOCKET_TIMEOUT = 30.0
+#: Extra time granted to a blocking read beyond its own timeout.
+BLOCKING_GRACE = 5.0
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for messages."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def make_client(url: str, **options: Any) -> redis.Redis:
+    options.setdefault("socket_timeout", DEFAULT_SOCKET_TIMEOUT)
+    options.setdefault("socket_connect_timeout", 5.0)
+    options.setdefault("health_check_interval", 0)
+    # RESP2 everywhere: the raw replies the data path parses have one shape
+    # whatever the redis-py default (RESP3 from redis-py 8 on).
+    options.setdefault("protocol", 2)
+    try:
+        return redis.Redis.from_url(url, **options)
+    except ValueError as exc:
+        raise ValueError(f"Invalid Redis URL {redact_url(url)!r}: {exc}") from exc
+
+
+class RedisConnection:
+    """A redis-py client plus raw-reply helpers used by the data path."""
+
+    def __init__(self, url: str, **options: Any):
+        self.url = url
+        self.client = make_client(url, **options)
+        self.pool = self.client.connection_pool
+
+    def _get(self) -> Any:
+        try:
+            return self.pool.get_connection("_")
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise ServerConnectionError(
+                f"Cannot reach Redis at {redact_url(self.url)}: {exc}"
+            ) from exc
+
+    def call(self, *args: Any) -> Any:
+        """Run one command; the reply is raw RESP."""
+        conn = self._get()
+        try:
+            conn.send_command(*args)
+            return conn.read_response()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            conn.disconnect()
+            raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
+        finally:
+            self.pool.release(conn)
+
+    def call_many(self, commands: list[tuple[Any, ...]], transaction: bool = False) -> list[Any]:
+        """Pipeline several commands in one round trip; replies are raw RESP.
+
+        An error reply is returned in place (as the exception object) so the
+        caller decides what it means.
+        """
+        if not commands:
+            return []
+        conn = self._get()
+        try:
+            seq = list(commands)
+            if transaction:
+                seq = [("MULTI",), *seq, ("EXEC",)]
+            conn.send_packed_command(conn.pack_commands(seq))
+            replies = []
+            for _ in seq:
+                try:
+                    replies.append(conn.read_response())
+                except redis.ResponseError as exc:
+                    replies.append(exc)
+            if transaction:
+                result = replies[-1]
+                if isinstance(result, Exception):
+                    raise result
+                if result is None:
+                    raise ServerConnectionError("Transaction aborted by the server")
+                return [
+                    redis.ResponseError(str(r)) if isinstance(r, Exception) else r for r in result
+                ]
+            return replies
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            conn.disconnect()
+            raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
+        finally:
+            self.pool.release(conn)
+
+    def blocking_call(self, block_s: float, *args: Any) -> Any:
+        """Run a command that blocks up to ``block_s`` seconds (0 = forever) on the server.
+
+        The wait is bounded on the client side too: if no reply arrives within
+        the timeout plus a grace period, the connection is dropped and
+        :class:`ServerConnectionError` raised.
+        """
+        conn = self._get()
+        try:
+            conn.send_command(*args)
+            if block_s > 0:
+                deadline = time.monotonic() + block_s + BLOCKING_GRACE
+                while not conn.can_read(timeout=min(1.0, max(0.0, deadline - time.monotonic()))):
+                    if time.monotonic() >= deadline:
+                        raise RedisTimeoutError(f"no reply within {block_s + BLOCKING_GRACE:.1f} s")
+            else:
+                while not conn.can_read(timeout=1.0):
+                    pass
+            return conn.read_response()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            conn.disconnect()
+            raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
+        except BaseException:
+            # interrupted while the server may still answer: the connection is unusable
+            conn.disconnect()
+            raise
+        finally:
+            self.pool.release(conn)
+
+    def transaction(self, build: Callable[[Any], None]) -> list[Any]:
+        """MULTI/EXEC through redis-py (callbacks applied), for control-plane writes."""
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            build(pipe)
+            return pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
+
+    def close(self) -> None:
+        self.pool.disconnect()

@@ -1,0 +1,538 @@
+"""Scans: identity, info, the state machine, and the streams they own.
+
+A scan is a JSON document (``esrf:scan:<pk>``) plus a state stream.  The
+document is rewritten, and a state entry appended, in one transaction at each
+transition, so readers that wake up on a state entry always find the document
+that goes with it.  ``info`` may change only before PREPARED and at CLOSED.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import json
+import logging
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import (
+    BlissdataError,
+    BrokenPluginException,
+    NoWritePermission,
+    ScanInfoError,
+    ScanNotFoundError,
+    ScanValidationError,
+    StreamAlreadyExistsError,
+    UnauthorizeStateTransition,
+)
+from .protocol import (
+    DELETION_GRACE_SECONDS,
+    IDENTITY_FIELDS,
+    MAX_INFO_BYTES,
+    REQUIRED_IDENTITY_FIELDS,
+    SCAN_HISTORY_KEY,
+    SCAN_HISTORY_MAXLEN,
+    SCAN_KEY_PREFIX,
+    scan_key,
+    stream_key,
+)
+from .streams import plugins
+from .streams.definition import StreamDefinition
+from .streams.event_stream import EventStream
+from .streams.stream import (
+    BaseStream,
+    BrokenPluginStream,
+    BrokenStream,
+    MissingPluginStream,
+    Stream,
+)
+from .ulid import new_ulid
+
+if TYPE_CHECKING:
+    from .store import DataStore
+
+_logger = logging.getLogger(__name__)
+
+
+class ScanState(enum.IntEnum):
+    """Scan states; a scan only ever moves to a greater state."""
+
+    CREATED = 0
+    PREPARED = 1
+    STARTED = 2
+    STOPPED = 3
+    CLOSED = 4
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serialisable")
+
+
+def _replace_non_finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _replace_non_finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_non_finite(v) for v in value]
+    return value
+
+
+def normalise_info(info: Any) -> tuple[dict[str, Any], str]:
+    """Info as stored: numpy values converted, NaN/inf -> null, at most 1 MiB of JSON."""
+    if not isinstance(info, dict):
+        raise ScanInfoError(f"Scan info must be a dict, not {type(info).__name__}")
+    try:
+        text = json.dumps(info, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise ScanInfoError(f"Scan info is not JSON serialisable: {exc}") from exc
+    if len(text) > MAX_INFO_BYTES:
+        raise ScanInfoError(f"Scan info takes {len(text) / 2**20:.2f} MiB of JSON (limit 1 MiB)")
+    if "NaN" in text or "Infinity" in text:
+        normalised = _replace_non_finite(json.loads(text))
+        text = json.dumps(normalised)
+    else:
+        normalised = json.loads(text)
+    return normalised, text
+
+
+def _validate_identity(identity: Any) -> dict[str, Any]:
+    if not isinstance(identity, dict):
+        raise ScanValidationError(f"Scan identity must be a dict, not {type(identity).__name__}")
+    unknown = set(identity) - set(IDENTITY_FIELDS)
+    if unknown:
+        raise ScanValidationError(
+            f"Unknown scan identity field(s) {sorted(unknown)}; known fields: {list(IDENTITY_FIELDS)}"
+        )
+    missing = [f for f in REQUIRED_IDENTITY_FIELDS if identity.get(f) is None]
+    if missing:
+        raise ScanValidationError(f"Scan identity misses required field(s) {missing}")
+    number = identity["number"]
+    if isinstance(number, bool) or not isinstance(number, (int, np.integer)):
+        raise ScanValidationError(f"Scan identity 'number' must be an integer, not {number!r}")
+    out: dict[str, Any] = {"pk": new_ulid()}
+    for field in IDENTITY_FIELDS:
+        value = identity.get(field)
+        if field == "number":
+            value = int(value)
+        elif value is not None and not isinstance(value, str):
+            raise ScanValidationError(
+                f"Scan identity {field!r} must be a string or None, not {value!r}"
+            )
+        out[field] = value
+    return out
+
+
+def check_scan_document(doc: Any, key: str) -> dict[str, Any]:
+    """Structural checks on a scan document read from Redis (the subset of
+    ``scan.schema.json`` the client relies on; the schema tests keep both in step)."""
+
+    def bad(why: str) -> ScanValidationError:
+        return ScanValidationError(f"Scan {key} is not a valid protocol 1 document: {why}")
+
+    if not isinstance(doc, dict):
+        raise bad("not an object")
+    for field, kind in (
+        ("pk", str),
+        ("id", dict),
+        ("info", dict),
+        ("state_stream", dict),
+        ("data_streams", dict),
+    ):
+        if not isinstance(doc.get(field), kind):
+            raise bad(f"{field!r} missing or not a {kind.__name__}")
+    ident = doc["id"]
+    for field in REQUIRED_IDENTITY_FIELDS:
+        if field not in ident:
+            raise bad(f"id.{field} missing")
+    if isinstance(ident["number"], bool) or not isinstance(ident["number"], int):
+        raise bad("id.number is not an integer")
+    if not isinstance(doc["state_stream"].get("pk"), str):
+        raise bad("state_stream.pk missing")
+    for name, model in doc["data_streams"].items():
+        if not isinstance(model, dict) or not isinstance(model.get("pk"), str):
+            raise bad(f"data stream {name!r} has no pk")
+        encoding = model.get("encoding")
+        if encoding == "":  # written by old clients for 'no encoding'
+            model["encoding"] = None
+        if model.get("info") == "":
+            model["info"] = {}
+    return doc
+
+
+def resolve_stream_class(scan: Scan, event_stream: EventStream) -> BaseStream:
+    """The stream class for an event stream: default, plugin, or a broken stand-in."""
+    info = event_stream.info
+    plugin_name = info.get("plugin")
+    if plugin_name is None:
+        if event_stream.encoding.get("type") == "json":
+            plugin_name = plugins.LEGACY_FORMATS.get(info.get("format", ""))
+        elif scan.info.get("save", False) and "data_path" in info:
+            plugin_name = "hdf5_fallback"
+    if plugin_name is None:
+        return Stream(event_stream)
+    if not isinstance(plugin_name, str):
+        exc = BrokenPluginException(
+            f"Stream {event_stream.name!r} names a non-string plugin {plugin_name!r}"
+        )
+        return BrokenPluginStream(
+            event_stream, event_stream.name, event_stream.key, info, None, exc
+        )
+    try:
+        plugin = plugins.load_plugin(plugin_name)
+    except Exception as exc:
+        _logger.warning(
+            "Broken blissdata plugin %r for stream %r",
+            plugin_name,
+            event_stream.name,
+            exc_info=True,
+        )
+        broken = BrokenPluginException(f"Plugin {plugin_name!r} failed to load: {exc}")
+        broken.__cause__ = exc
+        return BrokenPluginStream(
+            event_stream, event_stream.name, event_stream.key, info, plugin_name, broken
+        )
+    if plugin is None:
+        _logger.warning(
+            "Missing blissdata plugin %r, cannot load stream %r", plugin_name, event_stream.name
+        )
+        return MissingPluginStream(
+            event_stream, event_stream.name, event_stream.key, info, plugin_name
+        )
+    try:
+        factory = getattr(plugin, "open_stream", None)
+        if factory is not None:
+            return factory(event_stream, scan)
+        return plugin.stream_cls(event_stream)
+    except Exception as exc:
+        _logger.warning(
+            "Blissdata plugin %r cannot open stream %r",
+            plugin_name,
+            event_stream.name,
+            exc_info=True,
+        )
+        broken = BrokenPluginException(
+            f"Plugin {plugin_name!r} cannot open stream {event_stream.name!r}: {exc}"
+        )
+        broken.__cause__ = exc
+        return BrokenPluginStream(
+            event_stream, event_stream.name, event_stream.key, info, plugin_name, broken
+        )
+
+
+class Scan:
+    """A scan in Redis.  Made by :meth:`DataStore.create_scan` (read-write) or
+    :meth:`DataStore.load_scan` (read-only)."""
+
+    def __init__(self, data_store: DataStore, doc: dict[str, Any], state: ScanState, writable: bool,
+                 last_state_id: str = "0-0"):  # fmt: skip
+        self._data_store = data_store
+        self._doc = doc
+        self._state = state
+        self._writable = writable
+        self._last_state_id = last_state_id
+        self._streams: dict[str, BaseStream] = {}
+        self._writer_streams: dict[str, BaseStream] = {}
+        self._saved_info_json = json.dumps(doc["info"]) if writable else ""
+
+    # -- construction ------------------------------------------------------------
+    @classmethod
+    def _create(
+        cls, data_store: DataStore, identity: dict[str, Any], info: dict[str, Any] | None
+    ) -> Scan:
+        ident = _validate_identity(identity)
+        info_doc, _ = normalise_info({} if info is None else info)
+        pk = new_ulid()
+        doc = {
+            "pk": pk,
+            "id": ident,
+            "info": info_doc,
+            "state_stream": {"pk": new_ulid(), "encoding": None, "info": None},
+            "data_streams": {},
+        }
+        scan = cls(data_store, doc, ScanState.CREATED, writable=True)
+        key = scan.key
+
+        def build(pipe: Any) -> None:
+            pipe.execute_command("JSON.SET", key, "$", json.dumps(doc))
+            pipe.xadd(SCAN_HISTORY_KEY, {"key": key}, maxlen=SCAN_HISTORY_MAXLEN, approximate=False)
+            pipe.xadd(scan._state_key, {"state": int(ScanState.CREATED)})
+
+        data_store._conn.transaction(build)
+        scan._saved_info_json = json.dumps(doc["info"])
+        return scan
+
+    @classmethod
+    def _load(cls, data_store: DataStore, key: str, writable: bool = False) -> Scan:
+        if not isinstance(key, str) or not key.startswith(SCAN_KEY_PREFIX):
+            raise ScanNotFoundError(f"Scan keys start with {SCAN_KEY_PREFIX!r}: {key!r}")
+        replies = data_store._conn.call_many([("TTL", key), ("JSON.GET", key, "$")])
+        ttl, raw = replies
+        if isinstance(ttl, Exception):
+            raise ttl
+        if ttl == -2:
+            raise ScanNotFoundError(f"Scan {key} does not exist (deleted, expired or wrong key)")
+        if 0 <= ttl <= DELETION_GRACE_SECONDS:
+            raise ScanNotFoundError(f"Scan {key} has been deleted")
+        if isinstance(raw, Exception):
+            raise ScanValidationError(f"{key} is not a JSON scan document: {raw}")
+        doc = cls._parse_doc(raw, key)
+        scan = cls(data_store, doc, ScanState.CREATED, writable)
+        last = data_store._conn.call("XREVRANGE", scan._state_key, "+", "-", "COUNT", 1)
+        if not last:
+            raise ScanValidationError(f"Scan {key} has no state entry")
+        scan._apply_state_entry(last[-1])
+        scan._refresh_streams()
+        return scan
+
+    @staticmethod
+    def _parse_doc(raw: Any, key: str) -> dict[str, Any]:
+        try:
+            parsed = json.loads(raw)
+        except (TypeError, ValueError) as exc:
+            raise ScanValidationError(f"Scan {key} document is not valid JSON: {exc}") from exc
+        doc = parsed[0] if isinstance(parsed, list) and parsed else parsed
+        return check_scan_document(doc, key)
+
+    def _apply_state_entry(self, raw_entry: Any) -> None:
+        entry_id, fields = raw_entry[0], raw_entry[1]
+        fields = dict(zip(fields[::2], fields[1::2])) if isinstance(fields, list) else fields
+        try:
+            state = ScanState(int(fields[b"state"]))
+        except (KeyError, ValueError) as exc:
+            raise ScanValidationError(
+                f"Scan {self.key} has a malformed state entry {fields!r}"
+            ) from exc
+        self._last_state_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        self._state = state
+
+    # -- identity ------------------------------------------------------------------
+    @property
+    def key(self) -> str:
+        return scan_key(self._doc["pk"])
+
+    @property
+    def pk(self) -> str:
+        return self._doc["pk"]
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return {k: v for k, v in self._doc["id"].items() if k != "pk"}
+
+    name = property(lambda self: self._doc["id"].get("name"))
+    number = property(lambda self: self._doc["id"].get("number"))
+    data_policy = property(lambda self: self._doc["id"].get("data_policy"))
+    session = property(lambda self: self._doc["id"].get("session"))
+    proposal = property(lambda self: self._doc["id"].get("proposal"))
+    collection = property(lambda self: self._doc["id"].get("collection"))
+    dataset = property(lambda self: self._doc["id"].get("dataset"))
+    path = property(lambda self: self._doc["id"].get("path"))
+
+    @property
+    def _state_key(self) -> str:
+        return stream_key(self._doc["state_stream"]["pk"])
+
+    @property
+    def writable(self) -> bool:
+        return self._writable
+
+    @property
+    def data_store(self) -> DataStore:
+        return self._data_store
+
+    # -- info and state ------------------------------------------------------------
+    @property
+    def info(self) -> dict[str, Any]:
+        return self._doc["info"]
+
+    @info.setter
+    def info(self, info: dict[str, Any]) -> None:
+        self._require_write()
+        if not isinstance(info, dict):
+            raise ScanInfoError(f"Scan info must be a dict, not {type(info).__name__}")
+        self._doc["info"] = info
+
+    @property
+    def state(self) -> ScanState:
+        return self._state
+
+    @property
+    def streams(self) -> dict[str, BaseStream]:
+        """Streams by name: the writer's own on the producer side, readers from PREPARED on."""
+        if self._writable:
+            return {**self._streams, **self._writer_streams}
+        return dict(self._streams)
+
+    def _require_write(self) -> None:
+        if not self._writable:
+            raise NoWritePermission(f"Scan {self.key} is read-only")
+
+    # -- producer side -------------------------------------------------------------
+    def create_stream(self, definition: StreamDefinition) -> BaseStream:
+        """A new stream owned by this scan; it is sealed by stop()/close()."""
+        self._require_write()
+        if not isinstance(definition, StreamDefinition):
+            raise TypeError("create_stream takes a StreamDefinition (see Stream.make_definition)")
+        name = definition.name
+        if name in self._doc["data_streams"]:
+            raise StreamAlreadyExistsError(f"Stream {name!r} already exists in scan {self.key}")
+        if self._state >= ScanState.CLOSED:
+            raise UnauthorizeStateTransition(self._state, self._state)
+        info_doc, _ = normalise_info(definition.info)
+        model = {"pk": new_ulid(), "encoding": definition.encoder.info(), "info": info_doc}
+        event_stream = EventStream(self._data_store, name, model, writable=True)
+        stream = resolve_stream_class(self, event_stream)
+        if isinstance(stream, BrokenStream):
+            raise stream.exception
+        self._doc["data_streams"][name] = model
+        self._writer_streams[name] = stream
+        return stream
+
+    def get_writer_stream(self, name: str) -> BaseStream:
+        """A writable handle on an existing stream, to publish it from another process.
+
+        Each stream must be published from one place only; sealing may happen anywhere.
+        """
+        model = self._doc["data_streams"].get(name)
+        if model is None:
+            raise KeyError(f"Scan {self.key} has no stream {name!r}")
+        event_stream = EventStream(self._data_store, name, model, writable=True)
+        last = event_stream.revrange(count=1)
+        if last:
+            if last[-1].is_seal:
+                event_stream._writer.sealed = True  # type: ignore[union-attr]
+            event_stream._writer.next_index = last[-1].end  # type: ignore[union-attr]
+            event_stream._writer.acknowledged = last[-1].end  # type: ignore[union-attr]
+        stream = resolve_stream_class(self, event_stream)
+        if isinstance(stream, BrokenStream):
+            raise stream.exception
+        return stream
+
+    def prepare(self) -> None:
+        self._transition(ScanState.PREPARED, allowed_from=(ScanState.CREATED,))
+
+    def start(self) -> None:
+        self._transition(ScanState.STARTED, allowed_from=(ScanState.PREPARED,))
+
+    def stop(self) -> None:
+        self._require_write()
+        if self._state is not ScanState.STARTED:
+            raise UnauthorizeStateTransition(self._state, ScanState.STOPPED)
+        self._seal_writer_streams()
+        self._transition(ScanState.STOPPED, allowed_from=(ScanState.STARTED,))
+
+    def close(self) -> None:
+        self._require_write()
+        if self._state is ScanState.CLOSED:
+            raise UnauthorizeStateTransition(self._state, ScanState.CLOSED)
+        self._seal_writer_streams()
+        self._transition(ScanState.CLOSED, allowed_from=tuple(ScanState)[:-1])
+
+    def _seal_writer_streams(self) -> None:
+        errors = []
+        for stream in self._writer_streams.values():
+            try:
+                stream.seal()
+            except BlissdataError as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def _transition(self, new_state: ScanState, allowed_from: tuple[ScanState, ...]) -> None:
+        self._require_write()
+        if self._state not in allowed_from:
+            raise UnauthorizeStateTransition(self._state, new_state)
+        info_doc, info_json = normalise_info(self._doc["info"])
+        info_may_change = new_state is ScanState.CLOSED or (
+            self._state is ScanState.CREATED and new_state is ScanState.PREPARED
+        )
+        if info_json != self._saved_info_json and not info_may_change:
+            raise ScanInfoError(
+                f"Scan info changed between {self._state.name} and {new_state.name}; "
+                "it may change only before PREPARED and at CLOSED"
+            )
+        doc = dict(self._doc)
+        doc["info"] = info_doc
+        key = self.key
+        state_key = self._state_key
+
+        def build(pipe: Any) -> None:
+            pipe.execute_command("JSON.SET", key, "$", json.dumps(doc))
+            pipe.xadd(state_key, {"state": int(new_state)})
+
+        self._data_store._conn.transaction(build)
+        self._doc = doc
+        self._saved_info_json = info_json
+        self._state = new_state
+        self._refresh_streams()
+
+    # -- reader side -------------------------------------------------------------------
+    def _refresh_streams(self) -> None:
+        if self._state < ScanState.PREPARED:
+            return
+        for name, model in self._doc["data_streams"].items():
+            if name in self._streams or name in self._writer_streams:
+                continue
+            try:
+                event_stream = EventStream(self._data_store, name, model)
+            except BlissdataError as exc:
+                info = model.get("info") if isinstance(model.get("info"), dict) else {}
+                self._streams[name] = BrokenPluginStream(
+                    None, name, stream_key(model["pk"]), info, info.get("plugin"), exc
+                )
+                continue
+            self._streams[name] = resolve_stream_class(self, event_stream)
+
+    def update(self, block: bool = True, timeout: float = 0) -> bool:
+        """Follow the scan: True when its state changed (document reloaded).
+
+        Returns False at once for a closed scan; otherwise waits for the next
+        state entry (``timeout`` seconds, 0 = forever) when ``block``.
+        """
+        if self._writable:
+            raise NoWritePermission("update() is for readers; the writer knows its own state")
+        key = self.key
+        ttl = self._data_store._conn.call("TTL", key)
+        if ttl == -2 or 0 <= ttl <= DELETION_GRACE_SECONDS:
+            raise ScanNotFoundError(f"Scan {key} has been deleted")
+        if self._state is ScanState.CLOSED:
+            return False
+        if block:
+            raw = self._data_store._conn.blocking_call(
+                timeout,
+                "XREAD",
+                "BLOCK",
+                int(timeout * 1000),
+                "STREAMS",
+                self._state_key,
+                self._last_state_id,
+            )
+        else:
+            raw = self._data_store._conn.call(
+                "XREAD", "STREAMS", self._state_key, self._last_state_id
+            )
+        if not raw:
+            return False
+        self._apply_state_entry(raw[0][1][-1])
+        raw_doc = self._data_store._conn.call("JSON.GET", key, "$")
+        if raw_doc is None:
+            raise ScanNotFoundError(f"Scan {key} has been deleted")
+        self._doc = self._parse_doc(raw_doc, key)
+        self._refresh_streams()
+        return True
+
+    def __repr__(self) -> str:
+        return f"<Scan {self.key} {self.name!r} #{self.number} {self._state.name}>"
+
+    __str__ = __repr__
+
+    def copy_info(self) -> dict[str, Any]:
+        return copy.deepcopy(self._doc["info"])

@@ -1,0 +1,352 @@
+"""The data store: one Redis database holding scans under protocol 1."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from numbers import Number
+from typing import Any
+
+import redis
+
+from .connection import RedisConnection, redact_url
+from .errors import (
+    BlissdataError,
+    DatabaseNotEmptyError,
+    DatabaseNotInitialisedError,
+    MissingServerModuleError,
+    NoScanAvailable,
+    ProtocolVersionError,
+    ScanNotFoundError,
+    ServerConnectionError,
+)
+from .protocol import (
+    DELETION_GRACE_SECONDS,
+    INDEX_SCHEMA_TEXT,
+    MAX_STREAM_ID,
+    PROTOCOL_KEY,
+    PROTOCOL_VERSION,
+    SCAN_HISTORY_KEY,
+    SEAL_FUNCTION_CODE,
+    SEARCH_INDEX_NAME,
+    index_create_args,
+    stream_key,
+)
+from .scan import Scan, ScanState
+from .streams.publisher import Publisher
+
+#: Characters with a meaning in RediSearch queries; escaped in searched values
+#: (``*`` is kept: it is the wildcard).
+_SEARCH_SPECIAL = ",.<>{}[]\"':;!@#$%^&()-+=~?/ |\\"
+_ESCAPE_TABLE = str.maketrans({c: f"\\{c}" for c in _SEARCH_SPECIAL})
+
+
+class ScanNotTerminatedError(BlissdataError, RuntimeError):
+    """delete_scan() on a running scan without ``force=True``."""
+
+
+def _is_deleted_ttl(ttl: int) -> bool:
+    return ttl == -2 or 0 <= ttl <= DELETION_GRACE_SECONDS
+
+
+def _timetag_before(timetag: str) -> str:
+    ms, seq = (int(x) for x in timetag.split("-"))
+    if seq == 0:
+        return f"{ms - 1}-{MAX_STREAM_ID}"
+    return f"{ms}-{seq - 1}"
+
+
+class DataStore:
+    """Entry point of the client: scans in one Redis database.
+
+    ``max_queued_bytes`` bounds what producers may queue before ``send()``
+    blocks; ``send_timeout`` is how long it blocks before raising
+    :class:`~blissdata_core.errors.PublishQueueFull`.
+    """
+
+    def __init__(self, url: str, init_db: bool = False, *, max_queued_bytes: int = 256 * 2**20,
+                 send_timeout: float = 60.0, **redis_options: Any):  # fmt: skip
+        self._url = url
+        self._conn = RedisConnection(url, **redis_options)
+        self._redis = self._conn.client
+        self._publisher = Publisher(
+            self._redis, max_queued_bytes=max_queued_bytes, send_timeout=send_timeout
+        )
+        if init_db:
+            self._initialise()
+        else:
+            self._check_protocol()
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def redis(self) -> redis.Redis:
+        """The underlying redis-py client (for tools; the data path does not use it)."""
+        return self._redis
+
+    def __repr__(self) -> str:
+        return f"DataStore({redact_url(self._url)!r})"
+
+    def close(self) -> None:
+        """Flush queued data, stop the sender thread and close connections."""
+        self._publisher.close()
+        self._conn.close()
+
+    def __enter__(self) -> DataStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- protocol --------------------------------------------------------------------
+    def _check_protocol(self) -> None:
+        raw = self._conn.call("GET", PROTOCOL_KEY)
+        if raw is None:
+            raise DatabaseNotInitialisedError(
+                f"No blissdata protocol version found on {redact_url(self._url)}: the database is "
+                "not initialised (create it with DataStore(url, init_db=True) on an empty database)"
+            )
+        try:
+            version = int(raw)
+        except ValueError:
+            raise ProtocolVersionError(
+                f"Unreadable protocol version {raw!r} on {redact_url(self._url)}"
+            ) from None
+        if version != PROTOCOL_VERSION:
+            raise ProtocolVersionError(
+                f"Database {redact_url(self._url)} uses blissdata protocol {version}; "
+                f"this client speaks protocol {PROTOCOL_VERSION} only"
+            )
+
+    def _initialise(self) -> None:
+        nkeys = self._conn.call("DBSIZE")
+        if nkeys:
+            raise DatabaseNotEmptyError(
+                f"Cannot initialise {redact_url(self._url)}: {nkeys} keys are already present"
+            )
+        modules = {m.get(b"name", b"").decode() for m in self._module_list()}
+        for needed in ("ReJSON", "search"):
+            if needed not in modules:
+                raise MissingServerModuleError(
+                    f"Redis server at {redact_url(self._url)} lacks the {needed!r} module (RedisJSON "
+                    "and RediSearch are required)"
+                )
+        self._conn.call("FT.CREATE", *index_create_args())
+        try:
+            self._conn.call("CONFIG", "SET", "search-max-prefix-expansions", 2000)
+        except redis.ResponseError:
+            self._conn.call("FT.CONFIG", "SET", "MAXPREFIXEXPANSIONS", 2000)
+        self._conn.call("FUNCTION", "LOAD", "REPLACE", SEAL_FUNCTION_CODE)
+        schema_hash = hashlib.sha1(INDEX_SCHEMA_TEXT.encode()).hexdigest()
+        self._conn.call_many(
+            [
+                ("SET", f"{SEARCH_INDEX_NAME}:hash", schema_hash),
+                ("SET", f"{SEARCH_INDEX_NAME}:schema", INDEX_SCHEMA_TEXT),
+                ("SET", PROTOCOL_KEY, PROTOCOL_VERSION),
+            ],
+            transaction=True,
+        )
+
+    def _module_list(self) -> list[dict[bytes, Any]]:
+        raw = self._conn.call("MODULE", "LIST")
+        out = []
+        for item in raw or []:
+            if isinstance(item, dict):
+                out.append(item)
+            else:
+                out.append(dict(zip(item[::2], item[1::2])))
+        return out
+
+    # -- scans -----------------------------------------------------------------------------
+    def create_scan(self, identity: dict[str, Any], info: dict[str, Any] | None = None) -> Scan:
+        """A new scan in state CREATED, writable by this process."""
+        return Scan._create(self, identity, info)
+
+    def load_scan(self, key: str) -> Scan:
+        """A read-only view of an existing scan."""
+        return Scan._load(self, key)
+
+    def load_scan_for_writing(self, key: str) -> Scan:
+        """A writable handle on an existing scan (to close or delete it from elsewhere)."""
+        return Scan._load(self, key, writable=True)
+
+    def _ttl_many(self, keys: list[str]) -> list[int]:
+        return self._conn.call_many([("TTL", k) for k in keys])
+
+    def get_last_scan(self) -> tuple[str, str]:
+        """``(timetag, key)`` of the newest scan not being deleted; NoScanAvailable if none."""
+        end = "+"
+        while True:
+            raw = self._conn.call("XREVRANGE", SCAN_HISTORY_KEY, end, "-", "COUNT", 16)
+            if not raw:
+                raise NoScanAvailable("No scan in the database")
+            entries = [
+                (eid.decode(), dict(zip(f[::2], f[1::2]))[b"key"].decode()) for eid, f in raw
+            ]
+            ttls = self._ttl_many([key for _, key in entries])
+            for (timetag, key), ttl in zip(entries, ttls):
+                if not _is_deleted_ttl(ttl):
+                    return timetag, key
+            end = _timetag_before(entries[-1][0])
+
+    def get_last_scan_timetag(self) -> str:
+        """Timetag of the newest scan entry, or ``"0-0"``: a starting point for get_next_scan."""
+        raw = self._conn.call("XREVRANGE", SCAN_HISTORY_KEY, "+", "-", "COUNT", 1)
+        return raw[0][0].decode() if raw else "0-0"
+
+    def get_next_scan(
+        self, since: str | None = None, block: bool = True, timeout: float = 0
+    ) -> tuple[str, str]:
+        """The first scan created after ``since`` (a timetag; None = from now).
+
+        Chain the returned timetag into the next call to see every scan exactly
+        once.  Deleted scans are skipped.  ``timeout`` in seconds, 0 = forever;
+        raises NoScanAvailable when nothing came.
+        """
+        cursor = "$" if since is None else since
+        deadline = None if (not block or timeout == 0) else time.monotonic() + timeout
+        while True:
+            if not block:
+                raw = self._conn.call("XREAD", "COUNT", 1, "STREAMS", SCAN_HISTORY_KEY, cursor)
+            else:
+                remaining = 0.0 if deadline is None else deadline - time.monotonic()
+                if deadline is not None and remaining <= 0:
+                    raise NoScanAvailable("No new scan before the timeout")
+                block_ms = 0 if deadline is None else max(1, int(remaining * 1000))
+                raw = self._conn.blocking_call(
+                    remaining if deadline is not None else 0,
+                    "XREAD", "COUNT", 1, "BLOCK", block_ms, "STREAMS", SCAN_HISTORY_KEY, cursor,
+                )  # fmt: skip
+            if not raw:
+                raise NoScanAvailable("No new scan" + (" before the timeout" if block else ""))
+            entry_id, fields = raw[0][1][0]
+            timetag = entry_id.decode()
+            key = dict(zip(fields[::2], fields[1::2]))[b"key"].decode()
+            if not _is_deleted_ttl(self._conn.call("TTL", key)):
+                return timetag, key
+            cursor = timetag
+
+    def search_existing_scans(self, **identity: Any) -> tuple[str, list[str]]:
+        """Keys of the scans whose identity matches, and the timetag of that moment.
+
+        Strings match exactly, or with a leading/trailing ``*`` wildcard;
+        numbers match exactly.  The timetag chains into :meth:`get_next_scan`
+        so no scan created after the search is missed.
+        """
+        query = self._search_query(identity)
+        limit = 1000
+        while True:
+            replies = self._conn.call_many(
+                [
+                    ("XREVRANGE", SCAN_HISTORY_KEY, "+", "-", "COUNT", 1),
+                    ("FT.SEARCH", SEARCH_INDEX_NAME, query, "NOCONTENT", "LIMIT", 0, limit),
+                ],
+                transaction=True,
+            )
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+            history, result = replies
+            total = result[0]
+            if total <= limit:
+                break
+            limit = total
+        timetag = history[0][0].decode() if history else "0-0"
+        keys = sorted(k.decode() for k in result[1:])
+        if keys:
+            ttls = self._ttl_many(keys)
+            keys = [k for k, ttl in zip(keys, ttls) if not _is_deleted_ttl(ttl)]
+        return timetag, keys
+
+    @staticmethod
+    def _search_query(identity: dict[str, Any]) -> str:
+        from .protocol import IDENTITY_FIELDS
+
+        if not identity:
+            return "*"
+        parts = []
+        for field, value in identity.items():
+            if field not in IDENTITY_FIELDS:
+                raise ValueError(
+                    f"Cannot search on {field!r}; identity fields are {list(IDENTITY_FIELDS)}"
+                )
+            if isinstance(value, bool) or value is None:
+                raise TypeError(f"Cannot search {field}={value!r}: give a string or a number")
+            if isinstance(value, Number):
+                parts.append(f"@id_{field}:[{value} {value}]")
+            elif isinstance(value, str):
+                if not value:
+                    raise ValueError(f"Cannot search for an empty {field!r}")
+                core = value.strip("*")
+                if "*" in core:
+                    raise ValueError(
+                        f"Wildcards go only at the start or the end of {field}={value!r}"
+                    )
+                if not core:
+                    continue
+                escaped = value.translate(_ESCAPE_TABLE)
+                parts.append(f"@id_{field}:{{{escaped}}}")
+            else:
+                raise TypeError(f"Cannot search {field}={value!r}: give a string or a number")
+        return " ".join(parts) if parts else "*"
+
+    def get_scans_state(self, scan_keys: list[str]) -> dict[str, ScanState]:
+        """Current state of many scans in two round trips, without loading them."""
+        if not scan_keys:
+            return {}
+        raw = self._conn.call("JSON.MGET", *scan_keys, "$.state_stream.pk")
+        import json
+
+        pks = []
+        for key, item in zip(scan_keys, raw):
+            values = json.loads(item) if item is not None else []
+            if not values:
+                raise ScanNotFoundError(f"Scan {key} does not exist")
+            pks.append(values[0])
+        replies = self._conn.call_many(
+            [("XREVRANGE", stream_key(pk), "+", "-", "COUNT", 1) for pk in pks]
+        )
+        states = {}
+        for key, reply in zip(scan_keys, replies):
+            if isinstance(reply, Exception) or not reply:
+                raise ScanNotFoundError(f"Scan {key} has no state")
+            fields = reply[0][1]
+            states[key] = ScanState(int(dict(zip(fields[::2], fields[1::2]))[b"state"]))
+        return states
+
+    def delete_scan(self, scan_key: str, force: bool = False) -> None:
+        """Delete a closed scan: its keys expire after a grace period (and count as gone at once).
+
+        A running scan is refused unless ``force``, which closes it first (with
+        ``info["end_reason"] = "DELETION"``) so blocked readers wake up.
+        """
+        try:
+            scan = Scan._load(self, scan_key, writable=True)
+        except ScanNotFoundError:
+            return
+        if scan.state < ScanState.CLOSED:
+            if not force:
+                raise ScanNotTerminatedError(
+                    f"Scan {scan_key} is not closed; use force=True to close and delete it"
+                )
+            scan.info["end_reason"] = "DELETION"
+            for name in scan._doc["data_streams"]:
+                try:
+                    scan._writer_streams.setdefault(name, scan.get_writer_stream(name))
+                except BlissdataError:
+                    pass
+            scan.close()
+        keys = [stream_key(m["pk"]) for m in scan._doc["data_streams"].values()]
+        keys += [scan._state_key, scan_key]
+        self._conn.call_many(
+            [("EXPIRE", k, DELETION_GRACE_SECONDS) for k in keys], transaction=True
+        )
+
+
+def _unused(_: Any) -> None:  # keep ServerConnectionError importable from here for tools
+    return None
+
+
+__all__ = ["DataStore", "ScanNotTerminatedError", "ServerConnectionError"]

@@ -1,0 +1,306 @@
+"""Live reading: cursors over one stream or many, and the views they return.
+
+A cursor remembers how far it has read.  ``read()`` returns a :class:`View`
+of what arrived since, blocking if asked to, and raises
+:class:`~blissdata_core.errors.EndOfStream` once everything up to the seal has
+been returned.  A :class:`CursorGroup` reads many streams with a single
+``XREAD`` per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import EmptyViewException, EndOfStream, IndexNoMoreThereError
+from .entries import Entry, parse_entries
+
+if TYPE_CHECKING:
+    from .event_stream import EventStream
+    from .stream import BaseStream
+
+#: Entries fetched per stream and per read, so one read never asks Redis for a huge reply.
+READ_COUNT = 100
+
+
+@dataclass(slots=True)
+class EventRange:
+    """Points ``index ..`` of a stream: ``nb_expired`` trimmed ones, then ``data``."""
+
+    index: int
+    nb_expired: int
+    data: Sequence[Any]
+    end_of_stream: bool
+
+    def __len__(self) -> int:
+        return self.nb_expired + len(self.data)
+
+
+class BaseView:
+    """A contiguous run of points that a cursor read."""
+
+    @property
+    def index(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def last_index(self) -> int:
+        return self.index + len(self) - 1
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def get_data(self, start: int | None = None, stop: int | None = None) -> Any:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            yield self.get_data(i, i + 1)[0]
+
+
+class View(BaseView):
+    """The default view: points decoded from Redis entries."""
+
+    def __init__(self, events: EventRange):
+        self._events = events
+
+    @property
+    def index(self) -> int:
+        return self._events.index
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from self.get_data()
+
+    def get_data(self, start: int | None = None, stop: int | None = None) -> Any:
+        wanted = range(len(self))[start:stop]
+        offset = self._events.nb_expired
+        if wanted.start < offset and len(wanted):
+            raise IndexNoMoreThereError(
+                f"Points {self.index}..{self.index + offset - 1} were trimmed before they were read"
+            )
+        return self._events.data[max(wanted.start - offset, 0) : max(wanted.stop - offset, 0)]
+
+    def __repr__(self) -> str:
+        return f"View(index={self.index}, len={len(self)})"
+
+
+def _split(entries: list[Entry]) -> tuple[list[Entry], Entry | None]:
+    if entries and entries[-1].is_seal:
+        return entries[:-1], entries[-1]
+    return entries, None
+
+
+class _CursorState:
+    """Position of one cursor in its low-level stream and in its high-level stream."""
+
+    __slots__ = ("stream", "events", "ll_index", "ll_eos", "hl_index", "hl_eos")
+
+    def __init__(self, stream: BaseStream):
+        self.stream = stream
+        self.events: EventStream = stream.event_stream
+        self.ll_index = 0
+        self.ll_eos = False
+        self.hl_index = 0
+        self.hl_eos = False
+
+    # Turning entries into an EventRange -------------------------------------------
+    def consume(self, entries: list[Entry], last_only: bool) -> EventRange:
+        data_entries, seal = _split(entries)
+        if seal is not None:
+            self.events.note_seal(seal)
+        if last_only and data_entries:
+            data_entries = data_entries[-1:]
+        if data_entries:
+            data = self.events.decode(data_entries)
+            first = data_entries[0].index
+            end = data_entries[-1].end
+        else:
+            data = self.events.encoder.empty()
+            first = end = seal.index if seal is not None else self.ll_index
+        if last_only:
+            if len(data) > 1:
+                data = data[-1:]
+                first = end - 1
+            if not len(data) and seal is not None and seal.index > self.ll_index:
+                # the last point exists but was trimmed
+                expected, expired = seal.index - 1, 1
+            else:
+                expected, expired = first, 0
+        else:
+            expected = self.ll_index
+            expired = max(first - expected, 0)
+        self.ll_index = max(end, self.ll_index)
+        self.ll_eos = seal is not None
+        return EventRange(expected, expired, data, self.ll_eos)
+
+    def nothing(self) -> EventRange:
+        return EventRange(self.ll_index, 0, self.events.encoder.empty(), self.ll_eos)
+
+    def make_view(self, events: EventRange, last_only: bool) -> BaseView | None:
+        if len(events):
+            try:
+                view = self.stream._build_view_from_events(self.hl_index, events, last_only)
+            except EmptyViewException:
+                view = None
+            if view is not None:
+                self.hl_index = view.index + len(view)
+                return view
+        if events.end_of_stream:
+            self.hl_eos = True
+        return None
+
+
+def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[Entry]]:
+    """The last entry of each stream, plus the one before when the last is the seal."""
+    if not states:
+        return {}
+    conn = states[0].events._conn
+    replies = conn.call_many(
+        [("XREVRANGE", s.events.key, "+", s.ll_index, "COUNT", 1) for s in states]
+    )
+    found: dict[_CursorState, list[Entry]] = {}
+    need_previous = []
+    for state, reply in zip(states, replies):
+        if isinstance(reply, Exception):
+            raise reply
+        entries = parse_entries(reply, state.events.name)
+        found[state] = entries
+        if entries and entries[0].is_seal and entries[0].index > state.ll_index:
+            need_previous.append(state)
+    if need_previous:
+        replies = conn.call_many(
+            [
+                ("XREVRANGE", s.events.key, found[s][0].index - 1, s.ll_index, "COUNT", 1)
+                for s in need_previous
+            ]
+        )
+        for state, reply in zip(need_previous, replies):
+            if isinstance(reply, Exception):
+                raise reply
+            found[state] = parse_entries(reply, state.events.name) + found[state]
+    return found
+
+
+def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorState, list[Entry]]:
+    """One XREAD over every stream, from each cursor's position."""
+    if not states:
+        return {}
+    conn = states[0].events._conn
+    args: list[Any] = ["XREAD", "COUNT", READ_COUNT]
+    if block_s is not None:
+        args += ["BLOCK", int(block_s * 1000)]
+    args.append("STREAMS")
+    args += [s.events.key for s in states]
+    args += [s.ll_index for s in states]
+    if block_s is None:
+        raw = conn.call(*args)
+    else:
+        raw = conn.blocking_call(block_s, *args)
+    by_key = {s.events.key: s for s in states}
+    out: dict[_CursorState, list[Entry]] = {}
+    for raw_key, raw_entries in raw or ():
+        key = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
+        state = by_key[key]
+        out[state] = parse_entries(raw_entries, state.events.name)
+    return out
+
+
+class CursorGroup:
+    """Reads many streams together; each ``read()`` is one round trip to Redis."""
+
+    def __init__(self, streams: Iterable[BaseStream] | Mapping[Any, BaseStream]):
+        if isinstance(streams, Mapping):
+            streams = streams.values()
+        streams = list(streams)
+        stores = {id(s.event_stream._data_store) for s in streams}
+        if len(stores) > 1:
+            raise ValueError("A CursorGroup reads streams of a single data store")
+        self._active: dict[str, _CursorState] = {}
+        self._done: dict[str, _CursorState] = {}
+        for stream in streams:
+            self._active[stream.key] = _CursorState(stream)
+
+    @property
+    def position(self) -> dict[BaseStream, int]:
+        return {s.stream: s.hl_index for s in (*self._active.values(), *self._done.values())}
+
+    def read(
+        self, block: bool = True, timeout: float = 0, last_only: bool = False
+    ) -> dict[BaseStream, BaseView]:
+        """New data of every stream: ``{stream: view}``, only streams with news.
+
+        ``block`` waits for at least one view (``timeout`` seconds, 0 = forever);
+        raises :class:`EndOfStream` once every stream was read to its seal.
+        """
+        if timeout < 0:
+            raise ValueError("timeout must be >= 0")
+        if not self._active:
+            raise EndOfStream("All streams have been read to the end")
+        views: dict[BaseStream, BaseView] = {}
+        states = list(self._active.values())
+        last_states = [s for s in states if s.stream._need_last_only(last_only) and not s.ll_eos]
+        if last_states:
+            for state, entries in _read_last_entries(last_states).items():
+                self._collect(
+                    state, state.consume(entries, True) if entries else state.nothing(), True, views
+                )
+        if views or not block:
+            rest = [s for s in self._active.values() if s not in last_states]
+            self._read_next(rest, None, last_only, views)
+        else:
+            self._read_next(list(self._active.values()), timeout, last_only, views)
+        if not views and not self._active:
+            raise EndOfStream("All streams have been read to the end")
+        return views
+
+    def _read_next(
+        self, states: list[_CursorState], timeout: float | None, last_only: bool, views: dict
+    ) -> None:
+        while True:
+            live = [s for s in states if not s.ll_eos]
+            found = _xread(live, timeout) if live else {}
+            for state in states:
+                if state.stream.key not in self._active:
+                    continue
+                entries = found.get(state)
+                if entries:
+                    events = state.consume(entries, state.stream._need_last_only(last_only))
+                else:
+                    events = state.nothing()
+                self._collect(state, events, last_only, views)
+            # a blocking read that only saw events making no view waits again
+            if views or timeout != 0 or not self._active or not found:
+                return
+            states = list(self._active.values())
+
+    def _collect(
+        self, state: _CursorState, events: EventRange, last_only: bool, views: dict
+    ) -> None:
+        view = state.make_view(events, last_only)
+        if view is not None:
+            views[state.stream] = view
+        elif state.hl_eos:
+            self._done[state.stream.key] = self._active.pop(state.stream.key)
+
+
+class Cursor:
+    """Reads one stream from its first point on."""
+
+    def __init__(self, stream: BaseStream):
+        self._group = CursorGroup([stream])
+        self._stream = stream
+
+    @property
+    def position(self) -> int:
+        return self._group.position[self._stream]
+
+    def read(
+        self, block: bool = True, timeout: float = 0, last_only: bool = False
+    ) -> BaseView | None:
+        """New points as a view, ``None`` when nothing arrived (non-blocking or timeout)."""
+        views = self._group.read(block=block, timeout=timeout, last_only=last_only)
+        return views.get(self._stream)

@@ -1,0 +1,71 @@
+"""Parsing of raw Redis stream entries into data entries and seals."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ..errors import MalformedEntryError
+from ..protocol import MAX_STREAM_ID
+
+
+class Entry(NamedTuple):
+    """A stream entry: ``length`` points starting at point ``index``.
+
+    For the seal, ``index`` is the total number of points and ``length`` is 0,
+    so ``index + length`` is always the stream length after this entry.
+    """
+
+    index: int
+    length: int
+    payload: bytes | None
+    is_seal: bool
+
+    @property
+    def end(self) -> int:
+        return self.index + self.length
+
+
+def _field_map(fields: Any) -> dict[bytes, bytes]:
+    if isinstance(fields, dict):
+        return fields
+    return dict(zip(fields[::2], fields[1::2]))
+
+
+def parse_entry(raw: Any, stream: str | None = None) -> Entry:
+    """One entry of an XRANGE/XREAD reply: ``[id, [field, value, ...]]``."""
+    raw_id, raw_fields = raw[0], raw[1]
+    try:
+        first = int(raw_id.split(b"-", 1)[0])
+    except (ValueError, AttributeError):
+        raise MalformedEntryError(f"Entry id {raw_id!r} is not <index>-<seq>", stream) from None
+    fields = _field_map(raw_fields)
+    if first < MAX_STREAM_ID:
+        payload = fields.get(b"payload")
+        if payload is None:
+            raise MalformedEntryError("Entry has no 'payload' field", stream, first)
+        raw_len = fields.get(b"len")
+        if raw_len is None:
+            return Entry(first, 1, payload, False)
+        try:
+            length = int(raw_len)
+        except ValueError:
+            raise MalformedEntryError(
+                f"Entry 'len' {raw_len!r} is not an integer", stream, first
+            ) from None
+        if length < 1:
+            raise MalformedEntryError(f"Entry 'len' {length} is not positive", stream, first)
+        return Entry(first, length, payload, False)
+    raw_total = fields.get(b"id")
+    try:
+        total = int(raw_total)
+    except (TypeError, ValueError):
+        raise MalformedEntryError(
+            f"Seal entry has no integer 'id' field ({raw_total!r})", stream
+        ) from None
+    return Entry(total, 0, None, True)
+
+
+def parse_entries(raw: Any, stream: str | None = None) -> list[Entry]:
+    if not raw:
+        return []
+    return [parse_entry(item, stream) for item in raw]

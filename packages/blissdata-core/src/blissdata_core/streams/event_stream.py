@@ -1,0 +1,251 @@
+"""The low level of a data stream: entries in Redis, their decoding, index lookup.
+
+An :class:`EventStream` knows the Redis key, the encoder and how points map to
+entries (entry id ``<index>-1``).  High-level stream classes (the default
+:class:`~blissdata_core.streams.stream.Stream` and plugins) sit on top of it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..encoding import Encoder, RawEntry, encoder_from_info
+from ..errors import (
+    IndexNoMoreThereError,
+    IndexNotYetThereError,
+    IndexWontBeThereError,
+    NoWritePermission,
+    PublishError,
+)
+from ..protocol import BEFORE_SEAL_ID, MAX_STREAM_ID, SEAL_FUNCTION_NAME, stream_key
+from .entries import Entry, parse_entries
+from .publisher import StreamWriter
+
+if TYPE_CHECKING:
+    from ..store import DataStore
+
+_MAX_ID_ARG = str(MAX_STREAM_ID)
+
+
+class EventStream:
+    """Entries of one Redis stream, read (and optionally written) by point index."""
+
+    def __init__(
+        self, data_store: DataStore, name: str, model: dict[str, Any], writable: bool = False
+    ):
+        self._data_store = data_store
+        self._conn = data_store._conn
+        self.name = name
+        self.model = model
+        self.key = stream_key(model["pk"])
+        self.encoder: Encoder = encoder_from_info(model.get("encoding"))
+        self._seal_total: int | None = None
+        self._writer: StreamWriter | None = StreamWriter(self.key, name) if writable else None
+
+    # -- description -----------------------------------------------------------
+    @property
+    def encoding(self) -> dict[str, Any]:
+        return self.model.get("encoding")
+
+    @property
+    def info(self) -> dict[str, Any]:
+        info = self.model.get("info")
+        return info if isinstance(info, dict) else {}
+
+    @property
+    def dtype(self):
+        return self.encoder.dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.encoder.shape
+
+    @property
+    def writable(self) -> bool:
+        return self._writer is not None
+
+    # -- raw reads ---------------------------------------------------------------
+    def _parse(self, raw: Any) -> list[Entry]:
+        return parse_entries(raw, self.name)
+
+    def range(
+        self, start: int | str = "-", end: int | str = "+", count: int | None = None
+    ) -> list[Entry]:
+        args = ["XRANGE", self.key, start, end]
+        if count is not None:
+            args += ["COUNT", count]
+        return self._parse(self._conn.call(*args))
+
+    def revrange(
+        self, end: int | str = "+", start: int | str = "-", count: int | None = None
+    ) -> list[Entry]:
+        """Entries from ``end`` down to ``start``, returned in increasing order."""
+        args = ["XREVRANGE", self.key, end, start]
+        if count is not None:
+            args += ["COUNT", count]
+        entries = self._parse(self._conn.call(*args))
+        entries.reverse()
+        return entries
+
+    def decode(self, entries: list[Entry]) -> Any:
+        """Points of consecutive data entries (seal entries are skipped)."""
+        raw = [RawEntry(e.index, e.length, e.payload) for e in entries if not e.is_seal]
+        return self.encoder.decode(raw, self.name)
+
+    def note_seal(self, entry: Entry) -> None:
+        if entry.is_seal:
+            self._seal_total = entry.index
+
+    # -- length and seal ---------------------------------------------------------
+    def __len__(self) -> int:
+        if self._seal_total is not None:
+            return self._seal_total
+        last = self.revrange(count=1)
+        if not last:
+            return 0
+        self.note_seal(last[-1])
+        return last[-1].end
+
+    def is_sealed(self) -> bool:
+        if self._seal_total is None:
+            entries = self.range(_MAX_ID_ARG, "+", count=1)
+            if entries and entries[0].is_seal:
+                self._seal_total = entries[0].index
+        return self._seal_total is not None
+
+    def wait_seal(self, timeout: float = 0.0) -> bool:
+        """Block until the stream is sealed (``timeout`` seconds, 0 = forever)."""
+        if self.is_sealed():
+            return True
+        raw = self._conn.blocking_call(
+            timeout, "XREAD", "BLOCK", int(timeout * 1000), "STREAMS", self.key, BEFORE_SEAL_ID
+        )
+        if raw:
+            entries = self._parse(raw[0][1])
+            if entries:
+                self.note_seal(entries[-1])
+        return self._seal_total is not None
+
+    @property
+    def sealed_length(self) -> int | None:
+        return self._seal_total
+
+    # -- random access -----------------------------------------------------------
+    def get_index(self, index: int) -> Any:
+        if index < 0:
+            if not self.is_sealed():
+                raise IndexNotYetThereError(
+                    "Negative indexes have no meaning before the stream is sealed"
+                )
+            index += self._seal_total
+            if index < 0:
+                raise IndexError("stream index out of range")
+        entries = self.revrange(end=index, count=1)
+        if entries and entries[0].end > index and not entries[0].is_seal:
+            return self.decode(entries)[index - entries[0].index]
+        # Not there: read it again with the last entry in one transaction, to
+        # tell trimmed, not yet published and beyond the seal apart.
+        replies = self._conn.call_many(
+            [
+                ("XREVRANGE", self.key, index, "-", "COUNT", 1),
+                ("XREVRANGE", self.key, "+", "-", "COUNT", 1),
+            ],
+            transaction=True,
+        )
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        found, last = (self._parse(r) for r in replies)
+        if not last:
+            raise IndexNotYetThereError(f"Index {index} not yet published")
+        last_entry = last[0]
+        self.note_seal(last_entry)
+        if not found:
+            if index < last_entry.end:
+                raise IndexNoMoreThereError(f"Index {index} has been trimmed off")
+        else:
+            entry = found[0]
+            if entry.end > index and not entry.is_seal:
+                return self.decode([entry])[index - entry.index]
+        if last_entry.is_seal:
+            raise IndexWontBeThereError(f"Stream is sealed, there will be no index {index}")
+        raise IndexNotYetThereError(f"Index {index} not yet published")
+
+    def get_slice(self, start: int | None, stop: int | None, step: int | None) -> Any:
+        if step is not None and step <= 0:
+            raise ValueError("slice step must be a positive integer")
+        if (start is not None and start < 0) or (stop is not None and stop < 0):
+            if not self.is_sealed():
+                raise IndexNotYetThereError(
+                    "Negative indexes have no meaning before the stream is sealed"
+                )
+        start, stop = self._resolve_bounds(start, stop)
+        if stop <= start:
+            return self.encoder.empty()
+        entries = [e for e in self.range(start, stop - 1) if not e.is_seal]
+        if not entries or entries[0].index > start:
+            previous = self.revrange(end=start, count=1)
+            if previous and previous[0].end > start:
+                entries.insert(0, previous[0])
+            elif start < len(self):
+                raise IndexNoMoreThereError(f"Index {start} has been trimmed off")
+            else:
+                return self.encoder.empty()
+        data = self.decode(entries)
+        offset = entries[0].index
+        return data[start - offset : stop - offset : step]
+
+    def _resolve_bounds(self, start: int | None, stop: int | None) -> tuple[int, int]:
+        total = self._seal_total
+        if start is None:
+            start = 0
+        elif start < 0:
+            start = max(start + total, 0)
+        if stop is None:
+            stop = MAX_STREAM_ID
+        elif stop < 0:
+            stop = max(stop + total, 0)
+        if total is not None:
+            stop = min(stop, total)
+        return start, stop
+
+    # -- writing ------------------------------------------------------------------
+    def _require_writer(self) -> StreamWriter:
+        if self._writer is None:
+            raise NoWritePermission(f"Stream {self.name!r} is read-only")
+        return self._writer
+
+    def send(self, data: Any) -> None:
+        writer = self._require_writer()
+        try:
+            payload, length = self.encoder.encode(data)
+        except TypeError as exc:
+            raise TypeError(f"Encoding of {self.name!r}: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"Encoding of {self.name!r}: {exc}") from None
+        self._data_store._publisher.submit(writer, payload, length, self.encoder.concatenable)
+
+    def join(self, timeout: float | None = None) -> None:
+        writer = self._require_writer()
+        self._data_store._publisher.join(writer, timeout)
+
+    def seal(self) -> int:
+        writer = self._require_writer()
+        error: PublishError | None = None
+        try:
+            self._data_store._publisher.join(writer)
+        except PublishError as exc:
+            error = exc
+        writer.sealed = True
+        reply = self._conn.call_many([("FCALL", SEAL_FUNCTION_NAME, 1, self.key)])[0]
+        if isinstance(reply, Exception):
+            if "already sealed" not in str(reply):
+                raise PublishError(f"Sealing stream {self.name!r} failed: {reply}") from reply
+            self._seal_total = None
+            total = len(self)
+        else:
+            total = int(reply)
+            self._seal_total = total
+        if error is not None:
+            raise error
+        return total

@@ -1,0 +1,54 @@
+"""Stream plugins: classes selected by a stream's ``info["plugin"]``.
+
+A plugin is a module (or object) exposing ``stream_cls``, a
+:class:`~blissdata_core.streams.stream.BaseStream` subclass built from an
+:class:`~blissdata_core.streams.event_stream.EventStream`.  Plugins are found
+through the ``blissdata_core.plugins`` entry-point group only: a name read
+from Redis selects among installed entry points and never imports anything
+else.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from importlib.metadata import entry_points
+from typing import Any
+
+_logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "blissdata_core.plugins"
+
+#: Stream ``info["format"]`` values of older BLISS versions, mapped to plugins.
+LEGACY_FORMATS = {"lima_v1": "lima", "lima_v2": "lima2", "subscan": "scan_sequence"}
+
+_lock = threading.Lock()
+_entry_points: dict[str, Any] | None = None
+_loaded: dict[str, Any] = {}
+
+
+def available_plugins() -> list[str]:
+    return sorted(_discover())
+
+
+def _discover() -> dict[str, Any]:
+    global _entry_points
+    if _entry_points is None:
+        _entry_points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return _entry_points
+
+
+def load_plugin(name: str) -> Any | None:
+    """The plugin object for ``name``, or None when no entry point has that name.
+
+    Import errors propagate: the caller turns them into a broken stream.
+    """
+    with _lock:
+        if name in _loaded:
+            return _loaded[name]
+        entry = _discover().get(name)
+        if entry is None:
+            return None
+        plugin = entry.load()
+        _loaded[name] = plugin
+        return plugin
