@@ -1,0 +1,196 @@
+"""Adapters: how the harness talks to one implementation.
+
+``CoreAdapter`` runs blissdata_core in this process.  ``ReferenceAdapter``
+runs the blissdata 2.x reference client in its own interpreter, through
+``tools/vectors/ref_driver.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools" / "vectors"))
+
+import valuerepr  # noqa: E402
+
+IDENTITY = {"name": "conformance", "number": 1, "data_policy": "no_policy"}
+
+
+def _error(exc: BaseException) -> dict:
+    return {
+        "error": type(exc).__name__,
+        "mro": [c.__name__ for c in type(exc).__mro__],
+        "message": str(exc)[:200],
+    }
+
+
+class CoreAdapter:
+    """blissdata_core, this project's client."""
+
+    name = "core"
+
+    def __init__(self) -> None:
+        self._stores: dict[str, Any] = {}
+
+    def _store(self, url: str) -> Any:
+        if url not in self._stores:
+            from blissdata_core import DataStore
+
+            self._stores[url] = DataStore(url)
+        return self._stores[url]
+
+    def read(
+        self, url: str, scan_key: str, stream_name: str, ops: list[dict], json_stream: bool = False
+    ) -> dict:
+        try:
+            scan = self._store(url).load_scan(scan_key)
+            stream = scan.streams[stream_name]
+        except Exception as exc:
+            return {"load_error": _error(exc)}
+        return {"results": [_run_op(stream, op, json_stream) for op in ops]}
+
+    def encode(self, url: str, definition: dict, sends: list[dict], seal: bool) -> dict:
+        from blissdata_core import Stream
+
+        ds = self._store(url)
+        scan = ds.create_scan(dict(IDENTITY))
+        shape = definition["shape"]
+        if definition["dtype"] != "json" and shape is not None:
+            shape = tuple(shape)
+        stream = scan.create_stream(
+            Stream.make_definition(definition["name"], definition["dtype"], shape)
+        )
+        scan.prepare()
+        scan.start()
+        try:
+            for send in sends:
+                stream.send(valuerepr.from_repr(send))
+                stream.join()
+            seal_return = stream.seal() if seal else None
+        except Exception as exc:
+            return _error(exc)
+        r = redis.Redis.from_url(url)
+        try:
+            doc = r.json().get(scan.key)
+            model = doc["data_streams"][definition["name"]]
+            entries = valuerepr.entries_to_json(r.xrange(stream.key))
+        finally:
+            r.close()
+        if seal:
+            scan.stop()
+            scan.close()
+        return {
+            "encoding": model["encoding"],
+            "info": model["info"],
+            "entries": entries,
+            "seal_return": seal_return,
+        }
+
+    def validate(self, schema: str, document: Any) -> bool | None:
+        from blissdata_core import errors, schemas
+
+        fn = {
+            "scan": schemas.validate_scan_document,
+            "h5maps": schemas.validate_h5maps,
+            "encoding": schemas.validate_encoding,
+            "stream-info": schemas.validate_stream_info,
+        }[schema]
+        try:
+            fn(document)
+            return True
+        except errors.BlissdataError:
+            return False
+
+    def expected_malformed(self, case: dict) -> list[str]:
+        return case["expect_error"]
+
+    def expected_validity(self, case: dict) -> bool:
+        return case["valid"]
+
+
+def _run_op(stream: Any, op: dict, json_stream: bool) -> dict:
+    try:
+        kind = op["op"]
+        if kind == "len":
+            return {"value": len(stream)}
+        if kind == "is_sealed":
+            return {"value": bool(stream.is_sealed())}
+        if kind == "index":
+            value = stream[op["index"]]
+        elif kind == "slice":
+            value = stream[op.get("start") : op.get("stop") : op.get("step")]
+        else:
+            raise ValueError(f"unknown op {kind}")
+        return {"value": valuerepr.to_repr(value, json_stream)}
+    except Exception as exc:
+        return _error(exc)
+
+
+class ReferenceAdapter:
+    """The blissdata 2.x client, in its own virtualenv (``python`` is its interpreter)."""
+
+    name = "reference"
+
+    def __init__(self, python: str, url: str) -> None:
+        self.python = python
+        self.url = url  # the reference builds its scan model from a DataStore
+
+    def _run(self, job: dict) -> dict:
+        proc = subprocess.run(
+            [self.python, str(ROOT / "tools" / "vectors" / "ref_driver.py")],
+            input=json.dumps(job),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"reference driver failed: {proc.stderr[-2000:]}")
+        return json.loads(proc.stdout)
+
+    def read(
+        self, url: str, scan_key: str, stream_name: str, ops: list[dict], json_stream: bool = False
+    ) -> dict:
+        return self._run(
+            {"op": "read", "url": url, "scan_key": scan_key, "stream": stream_name, "ops": ops}
+        )
+
+    def encode(self, url: str, definition: dict, sends: list[dict], seal: bool) -> dict:
+        job = {
+            "op": "produce",
+            "url": url,
+            "identity": IDENTITY,
+            "streams": [{**definition, "sends": sends, "seal": seal}],
+            "close": seal,
+        }
+        out = self._run(job)
+        stream = out["streams"][definition["name"]]
+        seal_return = next((x["seal"] for x in stream["send_results"] if "seal" in x), None)
+        errors = [x for x in stream["send_results"] if "error" in x]
+        if errors:
+            return errors[0]
+        return {
+            "encoding": stream["encoding"],
+            "info": stream["info"],
+            "entries": stream["entries"],
+            "seal_return": seal_return,
+        }
+
+    def validate(self, schema: str, document: Any) -> bool | None:
+        if schema not in ("scan", "h5maps"):
+            return None
+        job = {"op": "validate", "what": schema, "url": self.url, "documents": [document]}
+        return self._run(job)["accepted"][0]
+
+    def expected_malformed(self, case: dict) -> list[str]:
+        raises = case.get("reference", {}).get("raises")
+        return [raises] if raises else []
+
+    def expected_validity(self, case: dict) -> bool | None:
+        return case.get("reference_accepts")

@@ -1,0 +1,263 @@
+"""The conformance harness: load vectors, drive an adapter, compare results.
+
+An adapter is an object with three methods returning plain JSON-shaped data
+(the shapes ``tools/vectors/ref_driver.py`` returns):
+
+``read(url, scan_key, stream_name, ops)``
+    ``{"results": [{"value": ...} | {"error": name, "mro": [names]}]}`` or
+    ``{"load_error": {"error": name, "mro": [...]}}``; numeric and JSON
+    values in the representation of ``valuerepr``.
+``encode(url, definition, sends, seal)``
+    ``{"encoding": ..., "info": ..., "entries": [...], "seal_return": n}``.
+``validate(schema, document)`` -> bool, or ``None`` when not supported.
+
+The harness writes each decode/malformed case into Redis (``loader``), calls
+the adapter and checks its answers against the vector.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools" / "vectors"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import valuerepr  # noqa: E402
+from loader import load_case  # noqa: E402
+
+VECTOR_FILES = ("decode.json", "encode.json", "malformed.json", "documents.json")
+
+
+def vectors_dir() -> Path:
+    """spec/vectors of the checkout, else the copy packaged in blissdata_core."""
+    local = ROOT / "spec" / "vectors"
+    if local.is_dir():
+        return local
+    from importlib.resources import files
+
+    return Path(str(files("blissdata_core") / "_spec" / "vectors"))
+
+
+def load_vectors(directory: Path | None = None) -> list[dict]:
+    directory = directory or vectors_dir()
+    out = []
+    for name in VECTOR_FILES:
+        path = directory / name
+        if not path.exists():
+            continue
+        doc = json.loads(path.read_text())
+        for case in doc["cases"]:
+            out.append({**case, "kind": doc["kind"]})
+    return out
+
+
+def case_id(case: dict) -> str:
+    return f"{case['kind']}:{case['name']}"
+
+
+@dataclass
+class Outcome:
+    case: str
+    ok: bool
+    detail: str = ""
+    skipped: bool = False
+
+
+# --- comparisons -----------------------------------------------------------------
+
+
+def _error_matches(expected: str | list[str], actual: dict) -> bool:
+    names = expected if isinstance(expected, list) else [expected]
+    mro = actual.get("mro") or [actual.get("error")]
+    return any(n in mro for n in names)
+
+
+def check_reads(reads: list[dict], result: dict) -> list[str]:
+    if "load_error" in result:
+        return [f"load failed: {result['load_error']}"]
+    problems = []
+    for op, got in zip(reads, result["results"]):
+        label = _op_label(op)
+        exp = op["expect"]
+        if "error" in exp:
+            if "error" not in got:
+                problems.append(f"{label}: expected {exp['error']}, got a value")
+            elif not _error_matches(exp["error"], got):
+                problems.append(f"{label}: expected {exp['error']}, got {got['error']}")
+            continue
+        if "error" in got:
+            problems.append(f"{label}: unexpected {got['error']}: {got.get('message', '')}")
+            continue
+        want, have = exp["value"], got["value"]
+        if isinstance(want, dict):
+            try:
+                why = valuerepr.compare(want, valuerepr.from_repr(have))
+            except Exception as exc:
+                why = f"bad result {have!r}: {exc}"
+            if why:
+                problems.append(f"{label}: {why}")
+        elif want != have or type(want) is not type(have):
+            problems.append(f"{label}: {have!r} != expected {want!r}")
+    return problems
+
+
+def _op_label(op: dict) -> str:
+    if op["op"] == "index":
+        return f"[{op['index']}]"
+    if op["op"] == "slice":
+        parts = [op.get("start"), op.get("stop"), op.get("step")]
+        return "[" + ":".join("" if p is None else str(p) for p in parts) + "]"
+    return f"{op['op']}()"
+
+
+def _fields(entry: dict) -> dict[str, bytes]:
+    return {k: valuerepr.decode_field(v) for k, v in entry["fields"]}
+
+
+def _same_payload(encoding: dict, want: bytes, have: bytes) -> bool:
+    """JSON payloads compare as JSON, msgpack ones by content; raw bytes exactly."""
+    if encoding.get("type") == "json":
+        try:
+            return json.loads(want) == json.loads(have.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return False
+    if -1 in encoding.get("shape", []):
+        import msgpack
+
+        try:
+            w, h = msgpack.unpackb(want), msgpack.unpackb(have)
+        except Exception:
+            return False
+        return [list(w[0]), w[1]] == [list(h[0]), h[1]] and all(type(x) is int for x in h[0])
+    return want == have
+
+
+def check_encode(case: dict, result: dict) -> list[str]:
+    exp = case["expect"]
+    problems = []
+    if "error" in result:
+        return [f"encode failed: {result['error']}: {result.get('message', '')}"]
+    if result["encoding"] != exp["encoding"]:
+        problems.append(f"encoding {result['encoding']} != expected {exp['encoding']}")
+    if result["info"] != exp["info"]:
+        problems.append(f"info {result['info']} != expected {exp['info']}")
+    want, have = exp["entries"], result["entries"]
+    if [e["id"] for e in want] != [e["id"] for e in have]:
+        problems.append(
+            f"entry ids {[e['id'] for e in have]} != expected {[e['id'] for e in want]}"
+        )
+    else:
+        for w, h in zip(want, have):
+            wf, hf = _fields(w), _fields(h)
+            if set(wf) != set(hf):
+                problems.append(f"entry {w['id']}: fields {sorted(hf)} != expected {sorted(wf)}")
+                continue
+            for k in wf:
+                if k == "payload":
+                    ok = _same_payload(exp["encoding"], wf[k], hf[k])
+                else:
+                    ok = wf[k] == hf[k]
+                if not ok:
+                    problems.append(
+                        f"entry {w['id']}: field {k} differs: {hf[k][:40]!r} != {wf[k][:40]!r}"
+                    )
+    if case.get("seal") and result.get("seal_return") != exp.get("seal_return"):
+        problems.append(f"seal() returned {result.get('seal_return')} != {exp.get('seal_return')}")
+    return problems
+
+
+# --- running ----------------------------------------------------------------------
+
+
+def ensure_initialised(url: str) -> None:
+    r = redis.Redis.from_url(url)
+    try:
+        if r.get("_PROTOCOL_VERSION_") is not None:
+            return
+        try:
+            from blissdata_core import DataStore
+        except ImportError:
+            from loader import ensure_initialised as manual
+
+            manual(r)
+        else:
+            DataStore(url, init_db=True)
+    finally:
+        r.close()
+
+
+def run_case(adapter: Any, url: str, case: dict, r: redis.Redis | None = None) -> Outcome:
+    cid = case_id(case)
+    own = r is None
+    if own:
+        r = redis.Redis.from_url(url)
+    try:
+        kind = case["kind"]
+        if kind == "decode":
+            scan_key, name = load_case(r, case)
+            json_stream = case["stream"]["encoding"].get("type") == "json"
+            result = adapter.read(
+                url, scan_key, name, [_strip(op) for op in case["reads"]], json_stream
+            )
+            problems = check_reads(case["reads"], result)
+        elif kind == "malformed":
+            scan_key, name = load_case(r, case)
+            json_stream = case["stream"]["encoding"].get("type") == "json"
+            result = adapter.read(url, scan_key, name, case["reads"], json_stream)
+            expected = adapter.expected_malformed(case)
+            if expected is None:
+                return Outcome(cid, True, "not checked for this implementation", skipped=True)
+            problems = _check_malformed(expected, result)
+        elif kind == "encode":
+            result = adapter.encode(url, case["definition"], case["sends"], case["seal"])
+            problems = check_encode(case, result)
+        elif kind == "document":
+            verdict = adapter.validate(case["schema"], case["document"])
+            expected = adapter.expected_validity(case)
+            if verdict is None or expected is None:
+                return Outcome(cid, True, "not checked for this implementation", skipped=True)
+            problems = [] if verdict == expected else [f"accepted={verdict}, expected {expected}"]
+        else:
+            problems = [f"unknown kind {kind}"]
+    except Exception as exc:  # an adapter crash fails the case, not the run
+        problems = [f"{type(exc).__name__}: {exc}"]
+    finally:
+        if own:
+            r.close()
+    return Outcome(cid, not problems, "; ".join(problems))
+
+
+def _strip(op: dict) -> dict:
+    return {k: v for k, v in op.items() if k != "expect"}
+
+
+def _check_malformed(expected: list[str] | None, result: dict) -> list[str]:
+    if "load_error" in result:
+        got = [result["load_error"]]
+    else:
+        got = [x for x in result["results"] if "error" in x]
+    if expected == []:  # the implementation is known to accept this input
+        return [] if not got else [f"raised {got[0]['error']}, recorded as accepted"]
+    if not got:
+        return [f"no error raised, expected {expected}"]
+    if not _error_matches(expected, got[0]):
+        return [f"raised {got[0]['error']}, expected {expected}"]
+    return []
+
+
+def run_all(adapter: Any, url: str, cases: list[dict]) -> Iterator[Outcome]:
+    ensure_initialised(url)
+    r = redis.Redis.from_url(url)
+    try:
+        for case in cases:
+            yield run_case(adapter, url, case, r)
+    finally:
+        r.close()
