@@ -511,7 +511,7 @@ class EmbeddedRedis:
             port = self._requested_port or free_port()
             try:
                 self._spawn(command, port)
-                self.port = port
+                self.port = self._requested_port = port  # later starts reuse it
                 return self
             except ServerStartError as exc:
                 if "already in use" not in str(exc) or attempt == attempts - 1:
@@ -542,8 +542,11 @@ class EmbeddedRedis:
 
     def _client(self, port: int, timeout: float = 5.0):  # type: ignore[no-untyped-def]
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         kwargs = dict(
+            retry=Retry(NoBackoff(), 0),  # probing: fail fast, the caller loops
             username=self.username,
             password=self.password,
             socket_timeout=timeout,
@@ -656,7 +659,6 @@ class EmbeddedRedis:
     def restart(self) -> EmbeddedRedis:
         """Stop (if needed) and start again on the same port and directory."""
         self.stop()
-        self._requested_port = self.port
         return self.start()
 
     def close(self) -> None:

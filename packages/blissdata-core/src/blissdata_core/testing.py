@@ -1,0 +1,426 @@
+"""pytest plugin shared by every blissdata package (registered through ``pytest11``).
+
+Fixtures
+--------
+``redis_url``
+    URL of an empty database (FLUSHALL) initialised with
+    ``DataStore(url, init_db=True)``.  Function scope: every test starts clean.
+``data_store``
+    A :class:`blissdata_core.DataStore` on ``redis_url``.
+``redis_server``
+    The session's server as a :class:`RedisServer`: ``.url``, ``.kind`` and,
+    for the embedded server only, ``.stop() .kill() .pause() .resume()
+    .restart() .start()`` for fault tests (they skip the test when the server
+    is external).  Whatever the test did, the server runs again afterwards.
+``redis_server_factory``
+    ``factory(extra_args=(), password=None, ...) -> EmbeddedRedis``: a private
+    embedded server (``--requirepass``, ``--aclfile``, TLS...), closed after the
+    test.
+``reference_python``
+    Path of a Python whose venv holds the reference peers (blissdata 2.4.5,
+    blisswriter 3.0.0, redis 5.2.1, pydantic 2.11.7), created on first use
+    under ``~/.cache/blissdata/reference-venv-2.4.5``.  The test is skipped,
+    with the reason, when it cannot be created (no network...).
+    ``$BLISSDATA_REFERENCE_PYTHON`` names an existing interpreter instead.
+
+Helper :func:`run_reference` runs a Python snippet with that interpreter and
+returns its stdout (``sys.argv[1:]`` are the extra arguments)::
+
+    def test_reference_reads_our_scan(reference_python, redis_url):
+        out = run_reference("import sys; print(sys.argv[1])", redis_url)
+
+Which server
+------------
+``$BLISSDATA_REDIS_URL`` if set (it is FLUSHALL'ed: never point it at a
+database you care about); else a ``redis/redis-stack-server:7.4.0-v1``
+container through testcontainers when a Docker engine answers; else the
+embedded server (:mod:`blissdata_core.server`).  ``$BLISSDATA_TEST_SERVER``
+(``url``, ``docker`` or ``embedded``) forces a choice.
+
+With pytest-xdist every worker has its own server.  An external URL cannot be
+shared between workers (each one flushes it): give one URL per worker, comma
+separated, ``BLISSDATA_REDIS_URL=redis://h:6379,redis://h:6380`` for ``-n 2``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blissdata_core.server import (
+    EmbeddedRedis,
+    ServerNotFoundError,
+    ServerStartError,
+    _file_lock,
+    cache_dir,
+)
+
+ENV_URL = "BLISSDATA_REDIS_URL"
+ENV_BACKEND = "BLISSDATA_TEST_SERVER"
+ENV_REFERENCE = "BLISSDATA_REFERENCE_PYTHON"
+DOCKER_IMAGE = "redis/redis-stack-server:7.4.0-v1"
+
+REFERENCE_VERSION = "2.4.5"
+REFERENCE_REQUIREMENTS = (
+    "blissdata==2.4.5",
+    "blisswriter==3.0.0",
+    "redis==5.2.1",
+    "pydantic==2.11.7",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in (
+        "interop: tests that drive the reference client/writer in their own venv",
+        "reliability: fault injection tests (kill/pause servers)",
+        "slow: long-running tests",
+    ):
+        config.addinivalue_line("markers", line)
+
+
+# --- the server -------------------------------------------------------------------
+
+
+class RedisServer:
+    """The Redis a test session talks to, and what a test may do to it."""
+
+    def __init__(
+        self,
+        url: str,
+        kind: str,
+        embedded: EmbeddedRedis | None = None,
+        closer: Callable[[], None] | None = None,
+    ) -> None:
+        self._url = url
+        self.kind = kind  # "url", "docker" or "embedded"
+        self.embedded = embedded
+        self._closer = closer
+        self._paused = False
+
+    @property
+    def url(self) -> str:
+        return self.embedded.url if self.embedded is not None else self._url
+
+    @property
+    def controllable(self) -> bool:
+        return self.embedded is not None
+
+    def _require(self) -> EmbeddedRedis:
+        if self.embedded is None:
+            pytest.skip(f"needs the embedded server to control; this session uses {self.kind}")
+        return self.embedded
+
+    @property
+    def pid(self) -> int | None:
+        return self._require().pid
+
+    def stop(self) -> None:
+        self._require().stop()
+
+    def kill(self) -> None:
+        self._require().kill()
+
+    def terminate(self) -> None:
+        self._require().terminate()
+
+    def pause(self) -> None:
+        self._require().pause()
+        self._paused = True
+
+    def resume(self) -> None:
+        self._require().resume()
+        self._paused = False
+
+    def start(self) -> None:
+        self._require().start()
+
+    def restart(self) -> None:
+        self._require().restart()
+        self._paused = False
+
+    def ensure_running(self) -> None:
+        """Undo what a fault test left behind."""
+        if self.embedded is None:
+            return
+        if self._paused:
+            self.embedded.resume()
+            self._paused = False
+        if not self.embedded.is_running():
+            self.embedded.start()
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.close()
+        if self._closer is not None:
+            self._closer()
+
+    def __repr__(self) -> str:
+        return f"<RedisServer {self.kind} {self.url}>"
+
+
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    digits = "".join(c for c in worker if c.isdigit())
+    return int(digits or 0)
+
+
+def _url_from_env() -> str:
+    urls = [u.strip() for u in os.environ[ENV_URL].split(",") if u.strip()]
+    index = _worker_index()
+    if index >= len(urls):
+        pytest.fail(
+            f"{ENV_URL} lists {len(urls)} URL(s) but this is xdist worker {index}: "
+            "give one URL per worker (comma separated) or run without -n",
+            pytrace=False,
+        )
+    return urls[index]
+
+
+def docker_available(timeout: float = 2.0) -> bool:
+    """Whether a Docker engine answers a ping, without waiting on a missing daemon."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        if host.startswith("unix://"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            address: Any = host[len("unix://") :]
+        elif host.startswith("tcp://"):
+            hostport = host[len("tcp://") :].rstrip("/")
+            name, _, port = hostport.rpartition(":")
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            address = (name, int(port))
+        else:
+            return False
+        with sock:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return b" 200 " in sock.recv(256)
+    except (OSError, ValueError):
+        return False
+
+
+def _docker_server() -> RedisServer | None:
+    try:
+        from testcontainers.core.container import DockerContainer
+        from testcontainers.core.waiting_utils import wait_for_logs
+    except ImportError:
+        return None
+    container = DockerContainer(DOCKER_IMAGE).with_exposed_ports(6379)
+    try:
+        container.start()
+        wait_for_logs(container, "Ready to accept connections", timeout=120)
+        host = container.get_container_host_ip()
+        port = container.get_exposed_port(6379)
+    except Exception:
+        with contextlib.suppress(Exception):
+            container.stop()
+        return None
+    return RedisServer(f"redis://{host}:{port}", "docker", closer=container.stop)
+
+
+def start_session_server() -> RedisServer:
+    """Pick and start the session's server (see the module docstring for the order)."""
+    backend = os.environ.get(ENV_BACKEND, "auto").lower()
+    if backend in ("auto", "url") and os.environ.get(ENV_URL):
+        return RedisServer(_url_from_env(), "url")
+    if backend == "url":
+        pytest.fail(f"{ENV_BACKEND}=url but {ENV_URL} is not set", pytrace=False)
+    if backend in ("auto", "docker") and docker_available():
+        server = _docker_server()
+        if server is not None:
+            return server
+    if backend == "docker":
+        pytest.fail(f"{ENV_BACKEND}=docker but no container could be started", pytrace=False)
+    embedded = EmbeddedRedis()
+    try:
+        embedded.start()
+    except (ServerNotFoundError, ServerStartError) as exc:
+        embedded.close()
+        pytest.fail(f"no Redis for the tests:\n{exc}", pytrace=False)
+    return RedisServer(embedded.url, "embedded", embedded)
+
+
+@pytest.fixture(scope="session")
+def blissdata_session_server() -> Iterator[RedisServer]:
+    server = start_session_server()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def redis_server(blissdata_session_server: RedisServer) -> Iterator[RedisServer]:
+    """The session's server; running again after the test whatever it did to it."""
+    yield blissdata_session_server
+    blissdata_session_server.ensure_running()
+
+
+def init_database(url: str) -> None:
+    """Empty the database at ``url`` and initialise it for protocol 1."""
+    import redis
+
+    from blissdata_core import DataStore
+
+    with redis.Redis.from_url(url) as client:
+        client.flushall()
+    _close(DataStore(url, init_db=True))
+
+
+def _close(obj: Any) -> None:
+    close = getattr(obj, "close", None)
+    if callable(close):
+        close()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    url = redis_server.url
+    init_database(url)
+    return url
+
+
+@pytest.fixture
+def data_store(redis_url: str) -> Iterator[Any]:
+    from blissdata_core import DataStore
+
+    store = DataStore(redis_url)
+    try:
+        yield store
+    finally:
+        _close(store)
+
+
+@pytest.fixture
+def redis_server_factory(tmp_path: Path) -> Iterator[Callable[..., EmbeddedRedis]]:
+    """Start private embedded servers with their own options; all closed after the test."""
+    servers: list[EmbeddedRedis] = []
+
+    def factory(extra_args: Sequence[str] = (), **kwargs: Any) -> EmbeddedRedis:
+        kwargs.setdefault("dir", tmp_path / f"redis-{len(servers)}")
+        server = EmbeddedRedis(extra_args=extra_args, **kwargs)
+        servers.append(server)
+        try:
+            server.start()
+        except ServerNotFoundError as exc:
+            pytest.skip(f"no embedded server available: {exc}")
+        return server
+
+    try:
+        yield factory
+    finally:
+        for server in servers:
+            server.close()
+
+
+# --- the reference implementation ---------------------------------------------------
+
+
+class ReferenceUnavailable(RuntimeError):
+    """The reference venv could not be created (the reason is the message)."""
+
+
+class ReferenceRunError(RuntimeError):
+    """A reference snippet failed; carries its stderr."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+        super().__init__(f"reference snippet exited {returncode}:\n{stderr.strip()}")
+
+
+def reference_venv_dir() -> Path:
+    return cache_dir() / f"reference-venv-{REFERENCE_VERSION}"
+
+
+_reference_failure: str | None = None
+
+
+def reference_python_path() -> Path:
+    """The reference interpreter, creating its venv once (raises :class:`ReferenceUnavailable`)."""
+    global _reference_failure
+    if os.environ.get(ENV_REFERENCE):
+        return Path(os.environ[ENV_REFERENCE])
+    if _reference_failure is not None:
+        raise ReferenceUnavailable(_reference_failure)
+    venv = reference_venv_dir()
+    python = venv / "bin" / "python"
+    marker = venv / ".blissdata-complete"
+    wanted = "\n".join(REFERENCE_REQUIREMENTS)
+    if marker.exists() and marker.read_text() == wanted and python.exists():
+        return python
+    with _file_lock(cache_dir() / "reference-venv.lock"):
+        if marker.exists() and marker.read_text() == wanted and python.exists():
+            return python
+        try:
+            _create_reference_venv(venv)
+        except (OSError, subprocess.SubprocessError) as exc:
+            _reference_failure = f"cannot create the reference venv in {venv}: {exc}"
+            raise ReferenceUnavailable(_reference_failure) from None
+        marker.write_text(wanted)
+    return python
+
+
+def _create_reference_venv(venv: Path) -> None:
+    import shutil
+
+    shutil.rmtree(venv, ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    steps = [
+        [sys.executable, "-m", "venv", str(venv)],
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            *REFERENCE_REQUIREMENTS,
+        ],
+    ]
+    for cmd in steps:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        if proc.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
+            raise OSError(f"`{' '.join(cmd[:4])} ...` failed: {tail}")
+
+
+@pytest.fixture(scope="session")
+def reference_python() -> Path:
+    try:
+        return reference_python_path()
+    except ReferenceUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+def run_reference(
+    script: str, *args: str, timeout: float = 300.0, env: dict[str, str] | None = None
+) -> str:
+    """Run ``script`` with the reference interpreter; its stdout, or :class:`ReferenceRunError`.
+
+    Skips the calling test when the reference venv cannot be created.
+    """
+    try:
+        python = reference_python_path()
+    except ReferenceUnavailable as exc:
+        pytest.skip(str(exc))
+    full_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [str(python), "-c", script, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
+    if proc.returncode != 0:
+        raise ReferenceRunError(proc.returncode, proc.stdout, proc.stderr)
+    return proc.stdout

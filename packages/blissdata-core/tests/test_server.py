@@ -1,0 +1,205 @@
+"""The embedded server and ``blissdata server``: real processes, no timing assertions."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import redis
+from blissdata_core.server import (
+    EmbeddedRedis,
+    ServerNotFoundError,
+    ServerStartError,
+    locate_server,
+)
+
+URL_LINE = re.compile(r"^redis://127\.0\.0\.1:(\d+)$")
+#: Safety net only, so a broken server cannot hang the suite; never a measured bound.
+HANG_GUARD = 300
+
+
+@pytest.fixture(scope="module")
+def server_available() -> None:
+    try:
+        locate_server()
+    except ServerNotFoundError as exc:
+        pytest.skip(f"no embedded server on this machine: {exc}")
+
+
+def _port_in_range() -> int:
+    """A free port in 16400-16499 (the range reserved for these tests)."""
+    start = 16400 + (os.getpid() % 100)
+    for offset in range(100):
+        port = 16400 + (start - 16400 + offset) % 100
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free port in 16400-16499")
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _readline(proc: subprocess.Popen[str]) -> str:
+    """First stdout line of ``proc`` (empty at EOF), guarded against hangs."""
+    result: list[str] = []
+    reader = threading.Thread(target=lambda: result.append(proc.stdout.readline()))  # type: ignore[union-attr]
+    reader.start()
+    reader.join(HANG_GUARD)
+    if not result:
+        proc.kill()
+        pytest.fail("blissdata server printed nothing")
+    return result[0]
+
+
+def _start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "blissdata_core.cli", "server", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _assert_redis_stack(url: str) -> None:
+    with redis.Redis.from_url(url, decode_responses=True) as client:
+        assert client.ping()
+        version = tuple(int(x) for x in client.info("server")["redis_version"].split(".")[:2])
+        assert version >= (7, 2)
+        modules = {m["name"] for m in client.module_list()}
+        assert {"ReJSON", "search"} <= modules
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_cli_prints_url_and_stops_cleanly(server_available: None, sig: int) -> None:
+    proc = _start_cli()
+    line = _readline(proc)
+    match = URL_LINE.match(line.strip())
+    assert match, (
+        f"unexpected first line {line!r}; stderr: {proc.stderr.read() if not line else ''}"
+    )
+    assert line.endswith("\n")
+    port = int(match[1])
+    _assert_redis_stack(line.strip())
+
+    proc.send_signal(sig)
+    assert proc.wait(HANG_GUARD) == 0, proc.stderr.read()  # type: ignore[union-attr]
+    assert _port_is_free(port)
+
+
+def test_cli_port_and_dir(server_available: None, tmp_path: Path) -> None:
+    port = _port_in_range()
+    workdir = tmp_path / "server-dir"
+    proc = _start_cli("--port", str(port), "--dir", str(workdir))
+    line = _readline(proc).strip()
+    assert line == f"redis://127.0.0.1:{port}", proc.stderr.read() if not line else line
+    assert (workdir / "redis.log").exists()
+    with redis.Redis(unix_socket_path=str(workdir / "redis.sock")) as client:
+        assert client.ping()
+    proc.terminate()
+    assert proc.wait(HANG_GUARD) == 0
+    assert workdir.is_dir()  # a directory given by the user is kept
+    assert not (workdir / "redis.sock").exists()
+
+
+def test_cli_help_mentions_url_variable() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "blissdata_core.cli", "server", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "--port" in out and "--dir" in out and "BLISSDATA_REDIS_URL" in out
+
+
+def test_cli_clear_error_when_no_server(tmp_path: Path) -> None:
+    """An explicitly named server that does not exist is reported, with the ways out."""
+    env = dict(os.environ)
+    env.update(
+        PATH=str(tmp_path),
+        BLISSDATA_REDIS_SERVER=str(tmp_path / "no-such-redis-server"),
+        BLISSDATA_CACHE_DIR=str(tmp_path / "cache"),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "blissdata_core.cli", "server"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=HANG_GUARD,
+    )
+    assert proc.returncode != 0
+    assert proc.stdout == ""
+    assert "no-such-redis-server" in proc.stderr
+    assert "blissdata-core[server]" in proc.stderr
+    assert "BLISSDATA_REDIS_URL" in proc.stderr
+
+
+def test_too_old_server_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "redis-server"
+    fake.write_text("#!/bin/sh\necho 'Redis server v=7.0.15 sha=00000000:0 malloc=libc'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("BLISSDATA_REDIS_SERVER", str(fake))
+    with pytest.raises(ServerNotFoundError, match="older than 7.2"):
+        locate_server(refresh=True)
+    # a failed refresh keeps the previously located server for the other tests
+
+
+def test_embedded_restart_on_same_port_and_dir(server_available: None, tmp_path: Path) -> None:
+    with EmbeddedRedis(dir=tmp_path / "d") as server:
+        url, pid = server.url, server.pid
+        _assert_redis_stack(url)
+        server.kill()
+        assert not server.is_running()
+        server.restart()
+        assert server.url == url and server.pid != pid
+        assert server.unix_url == f"unix://{tmp_path / 'd' / 'redis.sock'}"
+        _assert_redis_stack(server.unix_url)
+    assert not server.is_running()
+    assert (tmp_path / "d").is_dir()
+
+
+def test_embedded_pause_resume(server_available: None) -> None:
+    with EmbeddedRedis() as server:
+        workdir = server.dir
+        server.pause()
+        with redis.Redis.from_url(server.url, socket_timeout=0.2) as client:
+            with pytest.raises(redis.TimeoutError):
+                client.ping()
+        server.resume()
+        with redis.Redis.from_url(server.url) as client:
+            assert client.ping()
+        server.pause()  # stop() must cope with a paused server
+    assert workdir is not None and not workdir.exists()  # temporary dir removed
+
+
+def test_embedded_extra_args_password(server_available: None) -> None:
+    with EmbeddedRedis(extra_args=["--requirepass", "s3cret"], password="s3cret") as server:
+        with redis.Redis.from_url(server.url) as client:
+            with pytest.raises(redis.AuthenticationError):
+                client.ping()
+        with redis.Redis.from_url(server.url, password="s3cret") as client:
+            assert client.ping()
+
+
+def test_embedded_bad_option_reports_log(server_available: None) -> None:
+    with pytest.raises(ServerStartError, match="(?i)bad directive|wrong|error"):
+        with EmbeddedRedis(extra_args=["--no-such-option", "1"]):
+            pass
