@@ -1,0 +1,148 @@
+"""Dataset: h5py's read API over a :class:`~blissdata_h5.nodes.DatasetNode`.
+
+Live semantics: ``shape[0]`` of a streamed dataset is the number of points
+published so far.  Reading beyond it raises :class:`IndexError` unless the
+file was opened with ``wait_timeout`` (or :meth:`Dataset.wait` is called
+first): then the read blocks until the points arrive, the stream is sealed or
+the timeout expires.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import posixpath
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import selection
+from .attrs import AttributeManager
+from .nodes import DatasetNode
+
+if TYPE_CHECKING:
+    from .file import File
+    from .group import Group
+
+
+class Dataset:
+    def __init__(self, file: File, name: str, node: DatasetNode):
+        self._file = file
+        self._name = name
+        self._node = node
+
+    # --- identity -------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def file(self) -> File:
+        return self._file
+
+    @property
+    def parent(self) -> Group:
+        return self._file[posixpath.dirname(self._name) or "/"]
+
+    @property
+    def attrs(self) -> AttributeManager:
+        return AttributeManager(self._node.attrs, self._name)
+
+    # --- shape ---------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._node.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._node.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def live(self) -> bool:
+        """True while points may still be appended (the scan is not over)."""
+        return self._node.live
+
+    def __len__(self) -> int:
+        shape = self.shape
+        if not shape:
+            raise TypeError("Attempt to take len() of scalar dataset")
+        return shape[0]
+
+    def len(self) -> int:
+        return len(self)
+
+    # --- data ----------------------------------------------------------------
+    def wait(self, length: int | None = None, timeout: float | None = None) -> bool:
+        """Block until ``length`` points exist (``None``: until the scan ends).
+
+        Returns True when they do, False on timeout or when the stream ended
+        shorter.  ``timeout=None`` waits forever.
+        """
+        if length is None:
+            self._node.wait(math.inf, timeout)
+            return not self._node.live
+        return self._node.wait(length, timeout)
+
+    def __getitem__(self, key: Any) -> Any:
+        timeout = self._file._wait_timeout
+        if timeout is not None and self._node.live and self.shape:
+            self._node.wait(_needed_length(key, self.shape[0]), timeout)
+        return selection.read(self._node, key)
+
+    def __iter__(self) -> Iterator[Any]:
+        if not self.shape:
+            raise TypeError("Can't iterate over a scalar dataset")
+        index = 0
+        while index < len(self):
+            yield self[index]
+            index += 1
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = np.asarray(self[()])
+        return array if dtype is None else array.astype(dtype)
+
+    def asstr(self, encoding: str = "utf-8", errors: str = "strict") -> _AsStr:
+        """Like h5py's ``asstr()``: string datasets read as ``str``."""
+        return _AsStr(self, encoding, errors)
+
+    def __repr__(self) -> str:
+        return f'<blissdata_h5 dataset "{self._name}": shape {self.shape}, type "{self.dtype.str}">'
+
+
+class _AsStr:
+    def __init__(self, dataset: Dataset, encoding: str, errors: str):
+        self._dataset, self._encoding, self._errors = dataset, encoding, errors
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self._dataset[key]
+        if isinstance(value, bytes):
+            return value.decode(self._encoding, self._errors)
+        array = np.asarray(value, dtype=object)
+        out = np.empty(array.shape, dtype=object)
+        for index, raw in np.ndenumerate(array):
+            out[index] = raw.decode(self._encoding, self._errors)
+        return out
+
+
+def _needed_length(key: Any, current: int) -> float:
+    """How many points a read needs; inf when only the end of the scan will tell."""
+    first = key[0] if isinstance(key, tuple) and key else key
+    if isinstance(first, slice):
+        if first.stop is not None and first.stop >= 0 and (first.step or 1) > 0:
+            start = first.start or 0
+            return first.stop if start >= 0 else math.inf
+        return math.inf
+    try:
+        index = operator.index(first)
+    except TypeError:
+        return math.inf if first is not Ellipsis else math.inf
+    return index + 1 if index >= 0 else math.inf

@@ -1,0 +1,198 @@
+"""Nodes built from one ``h5maps`` item tree (the JSON a scan publishes).
+
+Static values are decoded on access; ``{"type": "stream"}`` datasets read the
+scan's stream (see :mod:`.streamed`).  Invalid items raise errors naming their
+path when reached, never while listing their parent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+import numpy as np
+
+from .. import values
+from ..errors import H5MapError, MissingStreamError
+from ..nodes import (
+    DatasetNode,
+    ExternalLinkNode,
+    GroupNode,
+    Node,
+    SoftLinkNode,
+    join_path,
+    sort_names,
+)
+
+HDF5_ITEM_TYPES = (
+    "group",
+    "dataset",
+    "soft_link",
+    "external_link",
+    "external_binary_dataset",
+    "virtual_dataset",
+)
+
+
+class ScanContext(Protocol):
+    """What map nodes need from the scan that published them."""
+
+    filename: str
+
+    def stream(self, name: str) -> Any:
+        """The scan's stream ``name`` (KeyError when it has none)."""
+
+
+class MapAttrs(Mapping):
+    def __init__(self, raw: Any, where: str):
+        if not isinstance(raw, dict):
+            raise H5MapError(where, "'attributes' must be a mapping")
+        self._raw, self._where = raw, where
+
+    def __getitem__(self, key: str) -> Any:
+        item = self._raw[key]
+        return values.as_attribute(values.decode(item, f"{self._where}@{key}"))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sort_names(self._raw))
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+
+class MapGroup(GroupNode):
+    def __init__(self, item: dict, path: str, context: ScanContext):
+        children = item.get("children", {})
+        if not isinstance(children, dict):
+            raise H5MapError(path, "'children' must be a mapping")
+        self._item, self._children, self._context = item, children, context
+        self._nodes: dict[str, Node] = {}
+        self.path = path
+
+    @property
+    def attrs(self) -> Mapping[str, Any]:
+        return MapAttrs(self._item.get("attributes", {}), self.path)
+
+    @property
+    def raw_attributes(self) -> dict:
+        return self._item.get("attributes", {})
+
+    def keys(self) -> list[str]:
+        return sort_names(name for name in self._children if not self._hidden(name))
+
+    def _hidden(self, name: str) -> bool:
+        item = self._children[name]
+        if isinstance(item, dict) and item.get("type") == "dataset":
+            item = item.get("value")
+        if not values.is_stream_ref(item):
+            return False
+        try:
+            return getattr(self._node(name), "hidden", False)
+        except Exception:  # noqa: BLE001 - a broken child is listed, and fails when opened
+            return False
+
+    def _node(self, name: str) -> Node:
+        node = self._nodes.get(name)
+        if node is None:
+            node = make_node(self._children[name], join_path(self.path, name), self._context)
+            self._nodes[name] = node
+        return node
+
+    def child(self, name: str) -> Node:
+        if name not in self._children:
+            raise KeyError(name)
+        node = self._node(name)
+        if getattr(node, "hidden", False):
+            raise KeyError(name)
+        return node
+
+
+def make_node(item: Any, path: str, context: ScanContext) -> Node:
+    """The node for one ``h5maps`` item."""
+    if isinstance(item, dict):
+        kind = item.get("type")
+        if kind == "group":
+            return MapGroup(item, path, context)
+        if kind == "soft_link":
+            return SoftLinkNode(_text(item, "target_path", path), path)
+        if kind == "external_link":
+            return ExternalLinkNode(
+                _text(item, "target_file", path), _text(item, "target_path", path), path
+            )
+        if kind == "dataset":
+            if "value" not in item:
+                raise H5MapError(path, "dataset item without 'value'")
+            return _dataset(item["value"], item.get("attributes", {}), path, context)
+        if kind == "external_binary_dataset":
+            from .external import ExternalBinaryDataset
+
+            return ExternalBinaryDataset(item, path, context)
+        if kind == "virtual_dataset":
+            from .external import VirtualDataset
+
+            return VirtualDataset(item, path, context)
+        if kind in values.DATA_ITEM_TYPES:
+            return _dataset(item, {}, path, context)
+        raise H5MapError(path, f"unknown item type {kind!r}")
+    return _dataset(item, {}, path, context)
+
+
+def _text(item: dict, field: str, path: str) -> str:
+    value = item.get(field)
+    if not isinstance(value, str) or not value:
+        raise H5MapError(path, f"{item.get('type')} item needs a string {field!r}")
+    return value
+
+
+def _dataset(value: Any, attributes: Any, path: str, context: ScanContext) -> DatasetNode:
+    attrs = MapAttrs(attributes, path)
+    if values.is_stream_ref(value):
+        name = value.get("stream")
+        try:
+            stream = context.stream(name)
+        except KeyError:
+            raise MissingStreamError(
+                f"{path} in {context.filename}: the scan has no stream {name!r}"
+            ) from None
+        from .streamed import StreamDataset
+
+        return StreamDataset(stream, attrs, path)
+    return StaticDataset(values.decode(value, path), attrs, path)
+
+
+class StaticDataset(DatasetNode):
+    def __init__(self, array: np.ndarray, attrs: Mapping[str, Any], path: str):
+        self._array, self._attrs = array, attrs
+        self.path = path
+
+    @property
+    def attrs(self) -> Mapping[str, Any]:
+        return self._attrs
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._array.dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._array.shape
+
+    def read_all(self) -> Any:
+        if self._array.shape == ():
+            return self._array[()]
+        return values.as_dataset(self._array)
+
+    def read_rows(self, start: int, stop: int, step: int) -> np.ndarray:
+        return values.as_dataset(self._array[start:stop:step])
+
+
+def resolve_beside(filename: str, name: str) -> str:
+    """A relative file name as HDF5 looks it up: beside the file, else from the cwd."""
+    if os.path.isabs(name):
+        return name
+    beside = os.path.join(os.path.dirname(filename), name)
+    return beside if os.path.exists(beside) or not os.path.exists(name) else name

@@ -1,0 +1,181 @@
+"""The file as the scans in Redis describe it.
+
+Every scan whose ``info["h5maps"]`` names the file contributes the children
+of its root item (usually one entry such as ``3.1``); a scan without
+``h5maps`` at all whose identity ``path`` is the file contributes a default
+NeXus-like entry (:mod:`.default_tree`).  Scans are found with the search
+index: those whose ``path`` is the file, and those stored below the file's
+directory (their ``h5maps`` may name it too, as a master file's do).  A scan
+shows from PREPARED on, when its streams and ``h5maps`` exist.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from blissdata_core import ScanState
+from blissdata_core.errors import BlissdataError, ScanNotFoundError
+
+from ..errors import H5MapError
+from ..nodes import GroupNode, Node, Source, sort_names
+from .default_tree import default_h5map
+from .maptree import MapAttrs, MapGroup
+
+
+def _normalise(path: Any) -> str | None:
+    if not isinstance(path, str) or not path:
+        return None
+    return os.path.normpath(os.path.abspath(path))
+
+
+class ScanTree:
+    """One scan's contribution to the file, rebuilt when its state changes."""
+
+    def __init__(self, scan: Any, filename: str):
+        self.scan = scan
+        self.filename = filename
+        self._root: MapGroup | None = None
+        self._built = False
+
+    @property
+    def key(self) -> str:
+        return self.scan.key
+
+    def stream(self, name: str) -> Any:
+        return self.scan.streams[name]
+
+    def root(self) -> MapGroup | None:
+        """The scan's root group for this file, or None when it has none (yet)."""
+        if self.scan.state < ScanState.CLOSED:
+            if self.scan.update(block=False):
+                self._built = False
+        if not self._built:
+            self._root = self._build()
+            self._built = self.scan.state >= ScanState.PREPARED
+        return self._root
+
+    @property
+    def final(self) -> bool:
+        return self.scan.state >= ScanState.CLOSED
+
+    def _build(self) -> MapGroup | None:
+        if self.scan.state < ScanState.PREPARED:
+            return None
+        info = self.scan.info
+        h5maps = info.get("h5maps") if isinstance(info, dict) else None
+        if h5maps is None:
+            if _normalise(self.scan.path) != self.filename:
+                return None
+            item = default_h5map(self.scan)
+        else:
+            if not isinstance(h5maps, dict):
+                raise H5MapError(f"scan {self.key}", "info['h5maps'] must be a mapping")
+            item = next((v for k, v in h5maps.items() if _normalise(k) == self.filename), None)
+            if item is None:
+                return None
+        if not isinstance(item, dict) or item.get("type", "group") != "group":
+            raise H5MapError(f"{self.filename} (scan {self.key})", "the root item must be a group")
+        return MapGroup(item, "/", self)
+
+
+class RedisSource(Source):
+    kind = "redis"
+
+    def __init__(self, filename: str, data_store: Any):
+        self.filename = filename
+        self.data_store = data_store
+        self._trees: dict[str, ScanTree] = {}
+        self._unrelated: set[str] = set()
+        self._searched_at = -1.0
+
+    def root(self) -> GroupNode:
+        return RedisRoot(self)
+
+    # --- scans ---------------------------------------------------------------
+    def _search(self) -> list[str]:
+        store = self.data_store
+        keys = set(store.search_existing_scans(path=self.filename)[1])
+        directory = os.path.dirname(self.filename)
+        try:
+            keys |= set(store.search_existing_scans(path=directory.rstrip("/") + "/*")[1])
+        except (BlissdataError, ValueError):
+            pass
+        return sorted(keys)
+
+    def refresh(self) -> None:
+        """Find scans created or deleted since the last search."""
+        keys = self._search()
+        self._searched_at = time.monotonic()
+        for key in list(self._trees):
+            if key not in keys:
+                del self._trees[key]
+        for key in keys:
+            if key in self._trees or key in self._unrelated:
+                continue
+            try:
+                scan = self.data_store.load_scan(key)
+            except ScanNotFoundError:
+                continue
+            self._trees[key] = ScanTree(scan, self.filename)
+
+    def roots(self) -> Iterator[tuple[ScanTree, MapGroup]]:
+        """Each contributing scan with its root group, oldest first."""
+        for key in sorted(self._trees):
+            tree = self._trees.get(key)
+            if tree is None:
+                continue
+            try:
+                root = tree.root()
+            except ScanNotFoundError:
+                self._trees.pop(key, None)
+                continue
+            if root is None:
+                if tree.final:  # closed without naming this file: never will
+                    self._unrelated.add(key)
+                    self._trees.pop(key, None)
+                continue
+            yield tree, root
+
+    def entries(self) -> dict[str, tuple[ScanTree, MapGroup]]:
+        """Top-level name -> the (newest) scan that provides it."""
+        found: dict[str, tuple[ScanTree, MapGroup]] = {}
+        for tree, root in self.roots():
+            for name in root.keys():
+                found[name] = (tree, root)
+        return found
+
+    def close(self) -> None:
+        self._trees.clear()
+
+
+class RedisRoot(GroupNode):
+    path = "/"
+
+    def __init__(self, source: RedisSource):
+        self._source = source
+
+    @property
+    def attrs(self) -> Mapping[str, Any]:
+        self._source.refresh()
+        merged: dict[str, Any] = {}
+        for _, root in self._source.roots():
+            merged.update(root.raw_attributes)
+        return MapAttrs(merged, "/")
+
+    def keys(self) -> list[str]:
+        self._source.refresh()
+        return sort_names(self._source.entries())
+
+    def child(self, name: str) -> Node:
+        if self._source._searched_at < 0:
+            self._source.refresh()
+        entry = self._source.entries().get(name)
+        if entry is None:  # maybe a scan created since the last search
+            self._source.refresh()
+            entry = self._source.entries().get(name)
+        if entry is None:
+            raise KeyError(name)
+        return entry[1].child(name)

@@ -1,0 +1,101 @@
+"""A dataset whose rows are the points of a scan stream.
+
+``shape[0]`` is the number of points published so far.  Once the stream is
+sealed the dataset is final; a stream sealed without any point is *hidden*,
+because the writer creates no dataset for it.  Points of variable shape (a
+``-1`` dimension) are padded to the largest point seen, with NaN for floats
+and 0 otherwise, as the writer pads them in the file.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import H5MapError
+from ..nodes import DatasetNode
+
+_POLL_PERIOD = 0.02
+
+
+class StreamDataset(DatasetNode):
+    def __init__(self, stream: Any, attrs: Mapping[str, Any], path: str):
+        if getattr(stream, "kind", "array") != "array":
+            raise H5MapError(path, f"stream {stream.name!r} holds JSON events, not array data")
+        self._stream = stream
+        self._attrs = attrs
+        self.path = path
+        self._point_shape = tuple(int(n) for n in stream.shape)
+        self._ragged = any(n < 0 for n in self._point_shape)
+        self._ragged_cache: tuple[int, np.ndarray] | None = None
+
+    @property
+    def stream(self) -> Any:
+        return self._stream
+
+    @property
+    def attrs(self) -> Mapping[str, Any]:
+        return self._attrs
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self._stream.dtype)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        if self._ragged:
+            return self._padded().shape
+        return (len(self._stream),) + self._point_shape
+
+    @property
+    def hidden(self) -> bool:
+        return self._stream.is_sealed() and len(self._stream) == 0
+
+    @property
+    def live(self) -> bool:
+        return not self._stream.is_sealed()
+
+    def wait(self, length: float, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            sealed = self._stream.is_sealed()
+            if len(self._stream) >= length:
+                return True
+            if sealed:
+                return False
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(_POLL_PERIOD)
+
+    def read_all(self) -> np.ndarray:
+        return self.read_rows(0, self.shape[0], 1)
+
+    def read_rows(self, start: int, stop: int, step: int) -> np.ndarray:
+        if self._ragged:
+            return self._padded()[start:stop:step]
+        if stop <= start:
+            return np.empty((0,) + self._point_shape, dtype=self.dtype)
+        data = self._stream[start:stop:step]
+        return np.asarray(data, dtype=self.dtype).reshape((-1,) + self._point_shape)
+
+    def _padded(self) -> np.ndarray:
+        length = len(self._stream)
+        if self._ragged_cache is not None and self._ragged_cache[0] == length:
+            return self._ragged_cache[1]
+        points = [np.asarray(p, dtype=self.dtype) for p in self._stream[0:length]] if length else []
+        ndim = len(self._point_shape)
+        shape = tuple(
+            max([fixed if fixed >= 0 else 0] + [p.shape[axis] for p in points])
+            for axis, fixed in enumerate(self._point_shape)
+        )
+        fill = math.nan if self.dtype.kind in "fc" else 0
+        out = np.full((length,) + shape, fill, dtype=self.dtype)
+        for index, point in enumerate(points):
+            point = point.reshape(point.shape[:ndim])
+            out[(index,) + tuple(slice(0, n) for n in point.shape)] = point
+        self._ragged_cache = (length, out)
+        return out

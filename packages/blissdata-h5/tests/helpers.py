@@ -1,0 +1,102 @@
+"""Producers and file builders shared by the tests."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import h5py
+import numpy as np
+from blissdata_core import DataStore, Stream
+
+
+def make_scan(
+    data_store: DataStore,
+    path: str,
+    number: int = 1,
+    h5maps: dict | None = None,
+    streams: dict[str, tuple[str, tuple]] | None = None,
+    info: dict | None = None,
+) -> Any:
+    """A PREPARED+STARTED scan whose h5maps (if any) names ``path``."""
+    scan = data_store.create_scan(
+        {"name": "test", "number": number, "data_policy": "no_policy", "path": path},
+        info=dict(info or {}),
+    )
+    for name, (dtype, shape) in (streams or {}).items():
+        scan.create_stream(Stream.make_definition(name, dtype, shape))
+    if h5maps is not None:
+        info = scan.info
+        info["h5maps"] = {path: h5maps}
+        scan.info = info
+    scan.prepare()
+    scan.start()
+    return scan
+
+
+def send(scan: Any, name: str, data: Any) -> None:
+    stream = scan.streams[name]
+    stream.send(data)
+    stream.join()
+
+
+def entry_map(number: int, children: dict, attributes: dict | None = None) -> dict:
+    return {
+        "type": "group",
+        "attributes": {"NX_class": "NXroot"},
+        "children": {
+            f"{number}.1": {
+                "type": "group",
+                "attributes": attributes or {"NX_class": "NXentry"},
+                "children": children,
+            }
+        },
+    }
+
+
+def tmp_h5(tmp_path: Any, name: str = "data.h5") -> str:
+    return os.path.join(str(tmp_path), name)
+
+
+def write_file_like_writer(path: str, h5map: dict, stream_data: dict[str, np.ndarray]) -> None:
+    """Our own careful mapping h5maps -> HDF5 (as blisswriter 3.0 lays it out).
+
+    Used until the project's writer is available; streamed datasets get the
+    stream's data, and no dataset at all when the stream has no point.
+    """
+    from blissdata_h5 import values
+
+    def attrs(obj: Any, raw: dict) -> None:
+        for key, value in raw.items():
+            obj.attrs[key] = values.decode(value, key)
+
+    def item(parent: h5py.Group, name: str, raw: Any) -> None:
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if kind == "group":
+            group = parent.require_group(name)
+            attrs(group, raw.get("attributes", {}))
+            for child_name, child in raw.get("children", {}).items():
+                item(group, child_name, child)
+            return
+        if kind == "soft_link":
+            parent[name] = h5py.SoftLink(raw["target_path"])
+            return
+        if kind == "external_link":
+            parent[name] = h5py.ExternalLink(raw["target_file"], raw["target_path"])
+            return
+        value, attributes = (
+            (raw["value"], raw.get("attributes", {})) if kind == "dataset" else (raw, {})
+        )
+        if values.is_stream_ref(value):
+            data = stream_data[value["stream"]]
+            if len(data) == 0:
+                return
+            dset = parent.create_dataset(name, data=data)
+        else:
+            dset = parent.create_dataset(name, data=values.decode(value, name))
+        attrs(dset, attributes)
+
+    with h5py.File(path, "a") as f:
+        attrs(f, h5map.get("attributes", {}))
+        for name, child in h5map.get("children", {}).items():
+            item(f, name, child)
