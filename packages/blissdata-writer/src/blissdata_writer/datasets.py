@@ -1,0 +1,184 @@
+"""Datasets made from streams: numeric data appended as it arrives, lima frames as a VDS.
+
+Each writer counts the points it has put in the file, so that re-reading a
+stream from its start (after a lost connection) never writes a point twice.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import posixpath
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+#: Aim for chunks of about this many bytes.
+TARGET_CHUNK_BYTES = 1 << 20
+
+
+def chunk_shape(point_shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """About 1 MiB per chunk: whole points along axis 0, or a split point when it is bigger."""
+    dims = [max(1, n) for n in point_shape]
+    nbytes = itemsize * math.prod(dims)
+    # halve the largest dimensions until one point fits in a chunk
+    while nbytes > TARGET_CHUNK_BYTES:
+        largest = max(range(len(dims)), key=dims.__getitem__)
+        dims[largest] = (dims[largest] + 1) // 2
+        nbytes = itemsize * math.prod(dims)
+    return (max(1, TARGET_CHUNK_BYTES // nbytes),) + tuple(dims)
+
+
+class ArrayDatasetWriter:
+    """A numeric stream into a chunked dataset, resizable along axis 0 (and free dimensions)."""
+
+    def __init__(self, path: str, dtype: Any, shape: tuple[int, ...]):
+        self.path = path
+        self.dtype = np.dtype(dtype)
+        self.declared = tuple(shape)
+        self.free = tuple(n == -1 for n in shape)
+        self.written = 0
+        self.created = False
+        self._point_shape = tuple(0 if n == -1 else n for n in shape)
+        self._fill = np.nan if self.dtype.kind in "fc" else 0
+
+    def add(self, file: h5py.File, index: int, data: Any) -> int:
+        """Write points ``index, index+1, ...``; those already written are skipped. Returns how many were new."""
+        points = self._as_points(data)
+        skip = self.written - index
+        if skip < 0:
+            raise RuntimeError(
+                f"{self.path}: gap in stream data (have {self.written}, got index {index})"
+            )
+        points = points[skip:]
+        if not len(points):
+            return 0
+        dset = self._dataset(file, points)
+        new_len = self.written + len(points)
+        if any(self.free):
+            shape = tuple(max(a, b) for a, b in zip(dset.shape[1:], points.shape[1:]))
+            if shape != dset.shape[1:]:
+                self._point_shape = shape
+            dset.resize((new_len,) + shape)
+            region = (slice(self.written, new_len),) + tuple(slice(0, n) for n in points.shape[1:])
+            dset[region] = points
+        else:
+            dset.resize(new_len, axis=0)
+            dset[self.written : new_len] = points
+        self.written = new_len
+        return len(points)
+
+    def _as_points(self, data: Any) -> np.ndarray:
+        """A batch as one array; points of different shapes (free dimensions) padded with the fill value."""
+        if isinstance(data, np.ndarray):
+            return data.astype(self.dtype, copy=False)
+        arrays = [np.asarray(p, dtype=self.dtype) for p in data]
+        if not arrays:
+            return np.empty((0,) + self._point_shape, dtype=self.dtype)
+        shape = (
+            tuple(max(dims) for dims in zip(*(a.shape for a in arrays))) if arrays[0].ndim else ()
+        )
+        out = np.full((len(arrays),) + shape, self._fill, dtype=self.dtype)
+        for i, a in enumerate(arrays):
+            out[(i,) + tuple(slice(0, n) for n in a.shape)] = a
+        return out
+
+    def _dataset(self, file: h5py.File, points: np.ndarray) -> h5py.Dataset:
+        if self.created:
+            return file[self.path]
+        point_shape = points.shape[1:]
+        kwargs = {}
+        if any(self.free):
+            kwargs["fillvalue"] = self._fill
+        dset = file.create_dataset(
+            self.path,
+            shape=(0,) + point_shape,
+            maxshape=(None,) + tuple(None if f else n for f, n in zip(self.free, point_shape)),
+            dtype=self.dtype,
+            chunks=chunk_shape(point_shape, self.dtype.itemsize),
+            **kwargs,
+        )
+        self.created = True
+        return dset
+
+    def close(self, file: h5py.File) -> None:
+        """Nothing pending: data goes to the file as it comes."""
+
+
+def lima_reference(lima_info: dict, frame: int) -> tuple[str, str, int]:
+    """(file path, dataset path, index in that file) of a frame saved by a lima detector."""
+    per_acq = lima_info["frame_per_acquisition"]
+    per_file = lima_info["frame_per_file"]
+    acq, in_acq = divmod(frame, per_acq) if per_acq else (0, frame)
+    file_in_acq, in_file = divmod(in_acq, per_file) if per_file else (0, in_acq)
+    files_per_acq = math.ceil(per_acq / per_file) if per_file else 1
+    number = acq * files_per_acq + file_in_acq + lima_info["file_offset"]
+    return lima_info["file_path"] % number, lima_info["data_path"], in_file
+
+
+class LimaDatasetWriter:
+    """Frames saved by a lima detector, referenced from a virtual dataset made when the stream ends.
+
+    Source files under the target file's directory are referenced by a relative path.
+    """
+
+    def __init__(
+        self, path: str, target_file: str, dtype: Any, shape: tuple[int, ...], lima_info: dict
+    ):
+        if "file_path" not in lima_info:
+            raise ValueError(f"{path}: the lima stream saves no files, nothing to reference")
+        self.path = path
+        self.dtype = np.dtype(dtype)
+        self.point_shape = tuple(shape)
+        self.lima_info = lima_info
+        self.written = 0  # frames known (the VDS itself is made at close)
+        self.created = False
+        self._dir = os.path.dirname(target_file)
+
+    def add(self, file: h5py.File, index: int, count: int) -> int:
+        new = max(0, index + count - self.written)
+        self.written += new
+        return new
+
+    def _runs(self) -> list[tuple[int, int, str, str, int]]:
+        """Consecutive frames in the same file: (first frame, count, file, dataset, first index in file)."""
+        runs: list[list] = []
+        for frame in range(self.written):
+            fpath, dpath, in_file = lima_reference(self.lima_info, frame)
+            fpath = self._relative(fpath)
+            last = runs[-1] if runs else None
+            if last and last[2] == fpath and last[4] + last[1] == in_file:
+                last[1] += 1
+            else:
+                runs.append([frame, 1, fpath, dpath, in_file])
+        return [tuple(r) for r in runs]
+
+    def _relative(self, fpath: str) -> str:
+        try:
+            return str(Path(fpath).relative_to(self._dir))
+        except ValueError:
+            return fpath
+
+    def close(self, file: h5py.File) -> None:
+        if not self.written:
+            return
+        layout = h5py.VirtualLayout(
+            shape=(self.written,) + self.point_shape,
+            maxshape=(None,) + self.point_shape,
+            dtype=self.dtype,
+        )
+        for first, count, fpath, dpath, in_file in self._runs():
+            source = h5py.VirtualSource(
+                fpath, dpath, shape=(in_file + count,) + self.point_shape, dtype=self.dtype
+            )
+            layout[first : first + count] = source[in_file:] if in_file else source
+        if self.path in file:
+            del file[self.path]
+        file.create_virtual_dataset(self.path, layout)
+        self.created = True
+
+
+def parent_of(path: str) -> str:
+    return posixpath.dirname(path) or "/"

@@ -1,0 +1,185 @@
+"""The reference producer: publishes BLISS-like scans (the demo's and benchmarks' load generator).
+
+>>> scan = simulate_scan(DataStore(url), "ascan", npoints=10, count_time=0.01, path="/tmp/d/s.h5")
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import time
+from collections.abc import Callable
+
+import numpy as np
+from blissdata_core import DataStore, Scan, Stream
+
+from . import lima
+from .nxmap import build_h5map
+from .plan import DETECTORS, SCAN_KINDS, ScanPlan, make_plan
+from .scan_info import build_scan_info
+
+__all__ = ["DETECTORS", "SCAN_KINDS", "simulate_scan", "create_scan", "run_scan"]
+
+_logger = logging.getLogger(__name__)
+
+START_POSITIONS = {"sx": 0.0, "sy": -1.0}
+
+
+def _now() -> str:
+    return datetime.datetime.now().astimezone().isoformat()
+
+
+def _next_number(data_store: DataStore, path: str) -> int:
+    """One more than the scans already published for that file."""
+    try:
+        _, keys = data_store.search_existing_scans(path=path)
+    except Exception as exc:  # searching is a convenience, not a requirement
+        _logger.debug("cannot search scans of %s: %s", path, exc)
+        return 1
+    return len(keys) + 1
+
+
+def simulate_scan(
+    data_store: DataStore,
+    kind: str = "ascan",
+    npoints: int = 10,
+    count_time: float = 0.1,
+    path: str | None = None,
+    detectors: tuple[str, ...] | list[str] = DETECTORS,
+    number: int | None = None,
+    session: str = "demo",
+    frames_per_file: int = 10,
+    on_created: Callable[[Scan], None] | None = None,
+) -> Scan:
+    """Publish a whole scan (returns when it is CLOSED); ``on_created`` sees it before data flows."""
+    scan, plan, sender = create_scan(
+        data_store, kind, npoints, count_time, path, detectors, number, session, frames_per_file
+    )
+    if on_created is not None:
+        on_created(scan)
+    run_scan(scan, plan, sender)
+    return scan
+
+
+def create_scan(
+    data_store: DataStore,
+    kind: str = "ascan",
+    npoints: int = 10,
+    count_time: float = 0.1,
+    path: str | None = None,
+    detectors: tuple[str, ...] | list[str] = DETECTORS,
+    number: int | None = None,
+    session: str = "demo",
+    frames_per_file: int = 10,
+) -> tuple[Scan, ScanPlan, _Sender]:
+    """Create the scan, its streams and info (state CREATED); ``run_scan`` does the rest."""
+    plan = make_plan(kind, npoints, count_time, tuple(detectors))
+    path = os.path.abspath(path or os.path.join("/tmp", "blissdata", session, f"{session}.h5"))
+    if number is None:
+        number = _next_number(data_store, path)
+    start_time = _now()
+    entry = f"{number}.1"
+    scan = data_store.create_scan(
+        {
+            "name": kind,
+            "number": number,
+            "data_policy": "no_policy",
+            "session": session,
+            "path": path,
+        },
+        info=build_scan_info(plan, number, session, path, start_time, START_POSITIONS),
+    )
+    streams: dict[str, Stream] = {}
+    saver = None
+    for channel in plan.channels:
+        if channel.kind == "image":
+            pattern = os.path.join(
+                os.path.dirname(path), f"scan{number:04d}", f"{channel.device}_%04d.h5"
+            )
+            info = lima.lima_info(pattern, plan.npoints, max(1, frames_per_file))
+            definition = Stream.make_definition(
+                channel.stream, "json", info=lima.stream_info(channel.dtype, channel.shape, info)
+            )
+            saver = lima.FrameSaver(info, channel.dtype, channel.shape)
+        else:
+            definition = Stream.make_definition(
+                channel.stream, channel.dtype, channel.shape, info={"unit": channel.unit}
+            )
+        streams[channel.stream] = scan.create_stream(definition)
+    scan.info["h5maps"] = {path: build_h5map(plan, entry, start_time, START_POSITIONS)}
+    return scan, plan, _Sender(plan, streams, saver, entry, start_time)
+
+
+def run_scan(scan: Scan, plan: ScanPlan, sender: _Sender) -> None:
+    """prepare, start, publish every point (paced by count time), stop, close with the final info."""
+    scan.prepare()
+    scan.start()
+    try:
+        sender.send_all(scan)
+    finally:
+        if sender.saver is not None:
+            sender.saver.close()
+    scan.stop()
+    end_time = _now()
+    path = scan.path
+    scan.info["end_time"] = end_time
+    scan.info["positioners"]["positioners_end"] = {m: float(v[-1]) for m, v in plan.motors.items()}
+    scan.info["h5maps"] = {
+        path: build_h5map(plan, sender.entry, sender.start_time, START_POSITIONS, end_time)
+    }
+    scan.close()
+
+
+class _Sender:
+    """Makes and publishes each point's data."""
+
+    def __init__(
+        self,
+        plan: ScanPlan,
+        streams: dict[str, Stream],
+        saver: lima.FrameSaver | None,
+        entry: str,
+        start_time: str,
+    ):
+        self.plan = plan
+        self.streams = streams
+        self.saver = saver
+        self.entry = entry
+        self.start_time = start_time
+        self._rng = np.random.default_rng()
+        bins = np.arange(1024)
+        self._mca_shape = 200.0 * np.exp(-0.5 * ((bins - 400) / 30.0) ** 2) + 5.0
+        yy, xx = np.mgrid[0:96, 0:128]
+        self._spot = 3000.0 * np.exp(-0.5 * (((xx - 64) / 10.0) ** 2 + ((yy - 48) / 8.0) ** 2))
+
+    def send_all(self, scan: Scan) -> None:
+        plan = self.plan
+        t0 = time.monotonic()
+        for i in range(plan.npoints):
+            if plan.count_time:
+                delay = t0 + (i + 1) * plan.count_time - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            self._send_point(i, time.monotonic() - t0)
+
+    def _send_point(self, i: int, elapsed: float) -> None:
+        plan, streams = self.plan, self.streams
+        for motor, positions in plan.motors.items():
+            streams[f"axis:{motor}"].send(float(positions[i]))
+        streams["timer:elapsed_time"].send(elapsed)
+        streams["timer:epoch"].send(time.time())
+        x = float(plan.motors["sx"][i]) if plan.motors else i / max(1, plan.npoints - 1)
+        intensity = float(np.exp(-0.5 * ((x - 0.5) / 0.15) ** 2))
+        if "diode:diode1" in streams:
+            streams["diode:diode1"].send(1000.0 * intensity + self._rng.normal(0, 5.0))
+        if "mca1:spectrum_det0" in streams:
+            streams["mca1:realtime_det0"].send(plan.count_time)
+            spectrum = self._rng.poisson(self._mca_shape * (0.2 + intensity)).astype(np.uint32)
+            streams["mca1:spectrum_det0"].send(spectrum)
+        if self.saver is not None:
+            frame = (self._spot * intensity + self._rng.integers(0, 50, self._spot.shape)).astype(
+                np.uint16
+            )
+            index = self.saver.save(frame)
+            streams["lima_simulator:image"].send({"last_index": index, "last_index_saved": index})

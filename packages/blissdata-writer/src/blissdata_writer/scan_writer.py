@@ -1,0 +1,353 @@
+"""One scan, written into every file its ``h5maps`` names: the worker run by the service.
+
+Life of a scan: wait for PREPARED, write the static items, append streamed
+data as it arrives (flushing at least every 0.5 s), make the lima virtual
+datasets when streams end, wait for CLOSED, then apply the final maps. Any
+error fails this scan only; a lost Redis connection is retried, re-reading
+streams from their start and skipping the points already in the file.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import threading
+import time
+from typing import Any
+
+import h5py
+import redis
+from blissdata_core import CursorGroup, DataStore, EndOfStream, ScanState
+from blissdata_core.errors import ScanNotFoundError, ServerConnectionError
+
+from . import nexus
+from .datasets import ArrayDatasetWriter, LimaDatasetWriter
+from .errors import EntryExistsError, H5MapError, PathRefusedError, WriterError
+from .files import FilePool
+from .h5items import Dataset, Group, diff, get_item, parse_root, stream_datasets
+from .paths import check_target
+from .status import ScanStatus, StatusBoard
+
+#: Errors that mean "Redis is unreachable for now", not "this scan is bad".
+CONNECTION_ERRORS = (
+    ServerConnectionError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+    ConnectionError,
+)
+
+FLUSH_PERIOD = 0.4  # the file is flushed at least every 0.5 s while data comes
+READ_TIMEOUT = 0.2
+MAX_BACKOFF = 5.0
+
+
+class Interrupted(Exception):
+    """The service is stopping: leave the scan for a restarted writer."""
+
+
+class ScanWriter:
+    def __init__(
+        self,
+        data_store: DataStore,
+        scan_key: str,
+        board: StatusBoard | None = None,
+        roots: list[str] | None = None,
+        stop: threading.Event | None = None,
+        files: FilePool | None = None,
+        resume: bool = False,
+    ):
+        self._ds = data_store
+        self.key = scan_key
+        self._board = board or StatusBoard(None)
+        self._roots = roots
+        self._stop = stop or threading.Event()
+        self._files = files or FilePool()
+        self._resume = resume
+        self._log = logging.getLogger(f"blissdata_writer.scan.{scan_key}")
+        self.status = ScanStatus(scan=scan_key)
+        self._maps: dict[str, Group] = {}
+        self._handles: dict[str, Any] = {}
+        self._writers: dict[str, list[tuple[str, Any]]] = {}  # stream name -> [(file, writer)]
+        self._attributed: set[tuple[str, str]] = set()
+        self._refused: set[str] = set()
+
+    # --- entry point ----------------------------------------------------------
+
+    def run(self) -> ScanStatus:
+        try:
+            self._publish()
+            scan = self._retry(lambda: self._ds.load_scan(self.key))
+            self.status.label = f"{scan.number} {scan.name}"
+            scan = self._wait_state(scan, ScanState.PREPARED)
+            self._open_maps(scan)
+            if not self._maps and self._refused:
+                return self._finish(
+                    "failed", "refused target(s): " + "; ".join(self.status.refused)
+                )
+            if not self._maps:
+                return self._finish("skipped", "no h5maps: nothing to write")
+            self._follow_streams(scan)
+            scan = self._wait_state(scan, ScanState.CLOSED)
+            self._finalize(scan)
+            if self.status.refused:
+                return self._finish(
+                    "failed", "refused target(s): " + "; ".join(self.status.refused)
+                )
+            return self._finish("complete", "saving complete")
+        except Interrupted:
+            self._flush_all()
+            return self._finish("interrupted", "writer stopped before the scan ended")
+        except Exception as exc:  # one scan's failure never stops the service
+            message = describe_error(exc)
+            if isinstance(exc, WriterError | OSError | ScanNotFoundError):
+                self._log.error("%s: %s", self.key, message)
+            else:
+                self._log.error("%s: %s", self.key, message, exc_info=True)
+            return self._finish("failed", message)
+        finally:
+            self._close_files()
+
+    # --- steps ----------------------------------------------------------------
+
+    def _wait_state(self, scan: Any, state: ScanState) -> Any:
+        while scan.state < state:
+            self._check_stop()
+            try:
+                scan.update(block=True, timeout=0.5)
+            except CONNECTION_ERRORS as exc:
+                scan = self._reload_after(exc)
+        return scan
+
+    def _open_maps(self, scan: Any) -> None:
+        """Validate every map, refuse bad targets, write the static items."""
+        raw_maps = scan.info.get("h5maps") or {}
+        if not isinstance(raw_maps, dict):
+            raise H5MapError("info['h5maps'] must map file paths to items")
+        maps = {path: parse_root(raw, path) for path, raw in raw_maps.items()}
+        self.status.state = "writing"
+        for path, root in maps.items():
+            if self._allowed(path):
+                self._start_file(path, root)
+        self._publish()
+
+    def _allowed(self, path: str) -> bool:
+        try:
+            check_target(path, self._roots)
+            return True
+        except PathRefusedError as exc:
+            self._log.error("%s: %s", self.key, exc)
+            self.status.refused.append(str(exc))
+            self._refused.add(path)
+            return False
+
+    def _start_file(self, path: str, root: Group) -> None:
+        handle = self._files.acquire(path)
+        self._handles[path] = handle
+        with handle.lock() as f:
+            if self._resume:
+                nexus.remove_entries(f, root)
+            else:
+                nexus.check_free(f, root)
+            self.status.files.append(path)
+            self._publish()  # "writing" with this file: a restart may now remove what we write
+            nexus.write_root(f, root)
+            f.flush()
+        self._maps[path] = root
+
+    def _make_writers(self, scan: Any) -> None:
+        for path, root in self._maps.items():
+            for dpath, stream_name in stream_datasets(root).items():
+                stream = scan.streams.get(stream_name)
+                if stream is None:
+                    raise H5MapError(f"missing stream {stream_name!r} for {path}::{dpath}")
+                writer = self._writer_for(stream, path, dpath)
+                if writer is not None:
+                    self._writers.setdefault(stream_name, []).append((path, writer))
+
+    def _writer_for(self, stream: Any, path: str, dpath: str) -> Any:
+        info = stream.info or {}
+        if stream.plugin == "lima" or info.get("plugin") == "lima":
+            return LimaDatasetWriter(
+                dpath, path, info["dtype"], tuple(info["shape"]), info["lima_info"]
+            )
+        if stream.kind != "array":
+            self._warn(f"{path}::{dpath}: stream {stream.name!r} is not numeric, not saved")
+            return None
+        return ArrayDatasetWriter(dpath, stream.dtype, tuple(stream.shape))
+
+    def _follow_streams(self, scan: Any) -> None:
+        self._make_writers(scan)
+        self._log.info("%s: saving %d stream(s)", self.key, len(self._writers))
+        while self._writers:
+            try:
+                self._read_streams(scan)
+                break
+            except CONNECTION_ERRORS as exc:
+                scan = self._reload_after(exc)
+        for path, writers in self._writers_by_file().items():
+            with self._handles[path].lock() as f:
+                for writer in writers:
+                    writer.close(f)
+                    self._attribute(f, path, writer)
+                f.flush()
+        self._publish()
+
+    def _read_streams(self, scan: Any) -> None:
+        """Read every stream from its start; writers skip what they already hold."""
+        streams = [scan.streams[name] for name in self._writers]
+        group = CursorGroup(streams)
+        last_flush = time.monotonic()
+        dirty: set[str] = set()
+        while True:
+            self._check_stop()
+            try:
+                views = group.read(block=True, timeout=READ_TIMEOUT)
+            except EndOfStream:
+                break
+            for stream, view in views.items():
+                dirty |= self._write_view(stream.name, view)
+            now = time.monotonic()
+            if dirty and now - last_flush >= FLUSH_PERIOD:
+                self._flush(dirty)
+                dirty = set()
+                last_flush = now
+                self._publish()
+        self._flush(dirty)
+
+    def _write_view(self, name: str, view: Any) -> set[str]:
+        touched = set()
+        data = None
+        for path, writer in self._writers[name]:
+            if writer.written >= view.index + len(view):
+                continue
+            with self._handles[path].lock() as f:
+                if isinstance(writer, LimaDatasetWriter):
+                    new = writer.add(f, view.index, len(view))
+                else:
+                    if data is None:
+                        data = view.get_data()
+                    new = writer.add(f, view.index, data)
+                    self._attribute(f, path, writer)
+            self.status.points += new
+            self.status.datasets[f"{path}::{writer.path}"] = writer.written
+            touched.add(path)
+        return touched
+
+    def _attribute(self, f: h5py.File, path: str, writer: Any) -> None:
+        """Attributes of a streamed dataset, once it exists."""
+        if not writer.created or (path, writer.path) in self._attributed:
+            return
+        item = get_item(self._maps[path], writer.path)
+        if isinstance(item, Dataset):
+            nexus.replace_attributes(f[writer.path], item.attributes)
+        self._attributed.add((path, writer.path))
+
+    def _finalize(self, scan: Any) -> None:
+        """Apply the maps as they are at CLOSED: changed items, late files, dataset attributes."""
+        raw_maps = scan.info.get("h5maps") or {}
+        for path, raw in raw_maps.items():
+            new = parse_root(raw, path)
+            if path not in self._maps:
+                if path not in self._refused and self._allowed(path):
+                    self._start_file(path, new)
+                continue
+            prev = self._maps[path]
+            streamed = {w.path for w in self._writers_by_file().get(path, []) if w.created}
+            for dpath, stream_name in stream_datasets(new).items():
+                if stream_datasets(prev).get(dpath) != stream_name:
+                    self._warn(
+                        f"{path}::{dpath}: streamed datasets cannot change after PREPARED, ignored"
+                    )
+            changed = diff(prev, new)
+            if changed:
+                with self._handles[path].lock() as f:
+                    nexus.update_file(f, prev, new, changed, streamed)
+                    nexus.stamp_file(f)
+                    f.flush()
+            self._maps[path] = new
+
+    # --- helpers --------------------------------------------------------------
+
+    def _writers_by_file(self) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {}
+        for pairs in self._writers.values():
+            for path, writer in pairs:
+                out.setdefault(path, []).append(writer)
+        return out
+
+    def _flush(self, paths: set[str]) -> None:
+        for path in paths:
+            with self._handles[path].lock() as f:
+                f.flush()
+
+    def _flush_all(self) -> None:
+        try:
+            self._flush(set(self._handles))
+        except Exception as exc:  # already failing; keep the first error
+            self._log.warning("%s: flush failed: %s", self.key, exc)
+
+    def _close_files(self) -> None:
+        for path in list(self._handles):
+            try:
+                self._files.release(path)
+            except Exception as exc:
+                self._log.warning("%s: closing %s failed: %s", self.key, path, describe_error(exc))
+        self._handles.clear()
+
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise Interrupted
+
+    def _retry(self, call: Any) -> Any:
+        delay = 0.2
+        while True:
+            self._check_stop()
+            try:
+                return call()
+            except CONNECTION_ERRORS as exc:
+                self._log.warning(
+                    "%s: Redis unreachable (%s), retry in %.1f s", self.key, exc, delay
+                )
+                self._stop.wait(delay)
+                delay = min(MAX_BACKOFF, delay * 2)
+
+    def _reload_after(self, exc: BaseException) -> Any:
+        self._warn(f"connection lost ({exc}), resuming")
+        return self._retry(lambda: self._ds.load_scan(self.key))
+
+    def _warn(self, message: str) -> None:
+        self._log.warning("%s: %s", self.key, message)
+        self.status.warnings.append(message)
+
+    def _publish(self) -> None:
+        self._board.publish(self.status)
+
+    def _finish(self, state: str, message: str) -> ScanStatus:
+        self.status.state = state
+        self.status.message = message
+        self._publish()
+        if state == "complete":
+            self._log.info("%s: %s (%d points)", self.key, message, self.status.points)
+        return self.status
+
+
+def describe_error(exc: BaseException) -> str:
+    """A message that says what went wrong to someone reading the scan status."""
+    if isinstance(exc, EntryExistsError | PathRefusedError | H5MapError):
+        return str(exc)
+    code = getattr(exc, "errno", None)
+    text = str(exc)
+    if (
+        code == errno.ENOSPC
+        or "No space left" in text
+        or "file write failed" in text
+        and "errno = 28" in text
+    ):
+        return f"disk full: {text}"
+    if (
+        code in (errno.EACCES, errno.EPERM)
+        or isinstance(exc, PermissionError)
+        or "Permission denied" in text
+    ):
+        return f"permission denied: {text}"
+    return f"{type(exc).__name__}: {text}"
