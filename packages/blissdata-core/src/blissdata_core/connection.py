@@ -9,6 +9,7 @@ unreachable) cannot hold a caller past its timeout.
 
 from __future__ import annotations
 
+import inspect
 import re
 import time
 from collections.abc import Callable
@@ -25,6 +26,18 @@ from .errors import ServerConnectionError
 DEFAULT_SOCKET_TIMEOUT = 30.0
 #: Extra time granted to a blocking read beyond its own timeout.
 BLOCKING_GRACE = 5.0
+
+
+def _pool_getter(pool: Any) -> Callable[[], Any]:
+    """``pool.get_connection`` across redis-py versions (the command name
+    argument was required before 5.3 and is deprecated after)."""
+    try:
+        required = inspect.signature(pool.get_connection).parameters["command_name"].default
+    except (KeyError, ValueError, TypeError):
+        return pool.get_connection
+    if required is inspect.Parameter.empty:
+        return lambda: pool.get_connection("_")
+    return pool.get_connection
 
 
 def redact_url(url: str) -> str:
@@ -52,10 +65,11 @@ class RedisConnection:
         self.url = url
         self.client = make_client(url, **options)
         self.pool = self.client.connection_pool
+        self._get_connection = _pool_getter(self.pool)
 
     def _get(self) -> Any:
         try:
-            return self.pool.get_connection("_")
+            return self._get_connection()
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise ServerConnectionError(
                 f"Cannot reach Redis at {redact_url(self.url)}: {exc}"

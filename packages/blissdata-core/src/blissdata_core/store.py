@@ -286,6 +286,11 @@ class DataStore:
                     )
                 if not core:
                     continue
+                if core != value and len(core) < 2:
+                    raise ValueError(
+                        f"A wildcard search needs at least 2 literal characters ({field}={value!r}); "
+                        "RediSearch ignores shorter prefixes and suffixes"
+                    )
                 escaped = value.translate(_ESCAPE_TABLE)
                 parts.append(f"@id_{field}:{{{escaped}}}")
             else:
