@@ -220,6 +220,24 @@ H5MAPS_BROKEN: list[tuple[str, str, Callable[[dict], dict]]] = [
         _set(lambda h: _entry(h).update({"bad": [[1, 2], [3]]})),
     ),
     (
+        "compound-duplicate-names",
+        "compound column names must be unique",
+        _set(
+            lambda h: _instr(h).update(
+                {"bad": {"type": "compound", "columns": [["a", [1, 2]], ["a", [3, 4]]]}}
+            )
+        ),
+    ),
+    (
+        "compound-shape-mismatch",
+        "compound columns must have equal shapes",
+        _set(
+            lambda h: _instr(h).update(
+                {"bad": {"type": "compound", "columns": [["a", [1, 2]], ["b", [3, 4, 5]]]}}
+            )
+        ),
+    ),
+    (
         "dataset-no-value",
         "dataset without value",
         _set(lambda h: _entry(h).update({"bad": {"type": "dataset", "attributes": {}}})),
@@ -255,6 +273,10 @@ H5MAPS_BROKEN: list[tuple[str, str, Callable[[dict], dict]]] = [
         _set(lambda h: _entry(h)["empty"].update({"children": []})),
     ),
 ]
+
+
+#: Broken h5maps that only a validator's extra checks catch (not JSON Schema alone).
+BEYOND_SCHEMA = {"raw-ragged-array", "compound-duplicate-names", "compound-shape-mismatch"}
 
 
 def _stream(doc: dict, name: str = "axis:sx") -> dict:

@@ -63,12 +63,12 @@ def _write(out: Path, name: str, kind: str, description: str, items: list[dict])
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--redis", default=os.environ.get("BLISSDATA_REDIS_URL"))
-    parser.add_argument("--ref-python", default=os.environ.get("BLISSDATA_REF_PYTHON"))
+    parser.add_argument("--ref-python", default=os.environ.get("BLISSDATA_REFERENCE_PYTHON"))
     parser.add_argument("--out", default=str(ROOT / "spec" / "vectors"))
     args = parser.parse_args()
     if not args.redis or not args.ref_python:
         parser.error(
-            "--redis and --ref-python (or BLISSDATA_REDIS_URL / BLISSDATA_REF_PYTHON) are required"
+            "--redis and --ref-python (or BLISSDATA_REDIS_URL / BLISSDATA_REFERENCE_PYTHON) are required"
         )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -319,17 +319,11 @@ def main() -> None:
         {"op": "validate", "what": "h5maps", "url": args.redis, "documents": [x[2] for x in h5]},
     )["accepted"]
     for (n, d, doc, valid), a in zip(h5, acc):
-        documents.append(
-            {
-                "name": n,
-                "description": d,
-                "kind": "document",
-                "schema": "h5maps",
-                "valid": valid,
-                "reference_accepts": a,
-                "document": doc,
-            }
-        )
+        case = {"name": n, "description": d, "kind": "document", "schema": "h5maps"}
+        case.update({"valid": valid, "reference_accepts": a, "document": doc})
+        if n.removeprefix("h5maps-") in doc_cases.BEYOND_SCHEMA:
+            case["beyond_schema"] = True
+        documents.append(case)
     # encodings and stream infos seen in the produced documents
     seen = set()
     for name, model in closed["data_streams"].items():

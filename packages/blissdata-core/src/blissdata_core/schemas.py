@@ -1,0 +1,156 @@
+"""Validate protocol 1 documents against the JSON Schemas of ``spec/schemas``.
+
+The schemas ship inside the package (``_spec/schemas``, a copy kept identical
+to ``spec/schemas`` by ``tools/sync_spec.py``).  Validators are compiled on
+first use and cached: loading a scan should not pay for schema parsing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from .errors import ScanValidationError, UnknownEncodingError
+
+SCHEMA_NAMES = ("identity", "encoding", "stream-info", "scan", "h5maps", "state-entry")
+KNOWN_ENCODINGS = ("numeric", "json")
+
+
+def schema_text(name: str) -> str:
+    """The text of one packaged schema, e.g. ``schema_text("scan")``."""
+    return (files(__package__) / "_spec" / "schemas" / f"{name}.schema.json").read_text("utf-8")
+
+
+@cache
+def _schemas() -> dict[str, dict]:
+    return {name: json.loads(schema_text(name)) for name in SCHEMA_NAMES}
+
+
+@cache
+def validator(name: str) -> Any:
+    """The compiled (cached) jsonschema validator of one schema."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    schemas = _schemas()
+    registry = Registry().with_resources(
+        (s["$id"], Resource.from_contents(s)) for s in schemas.values()
+    )
+    return Draft202012Validator(schemas[name], registry=registry)
+
+
+def _check(name: str, obj: Any, what: str) -> None:
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator(name).iter_errors(obj))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        raise ScanValidationError(f"Invalid {what} at {where}: {error.message}")
+
+
+def validate_scan_document(doc: Any) -> None:
+    """Raise ScanValidationError unless ``doc`` is a protocol 1 scan document.
+
+    ``info.h5maps`` is not checked here (see :func:`validate_h5maps`), so that
+    a scan whose file mapping is broken still loads.
+    """
+    _check("scan", doc, "scan document")
+
+
+def validate_encoding(encoding: Any) -> None:
+    """Raise UnknownEncodingError for an unknown type, ScanValidationError when malformed."""
+    if isinstance(encoding, dict) and isinstance(encoding.get("type"), str):
+        if encoding["type"] not in KNOWN_ENCODINGS:
+            raise UnknownEncodingError(f"Unknown stream encoding {encoding['type']!r}")
+    _check("encoding", encoding, "stream encoding")
+
+
+def validate_stream_info(info: Any) -> None:
+    """Raise ScanValidationError unless ``info`` is a valid stream info object."""
+    _check("stream-info", info, "stream info")
+
+
+def validate_h5maps(obj: Any) -> None:
+    """Raise ScanValidationError unless ``obj`` is a valid ``h5maps`` mapping.
+
+    Beyond the schema: raw arrays must be rectangular, and compound columns
+    must have unique names and equal shapes.
+    """
+    _check("h5maps", obj, "h5maps")
+    for path, group in obj.items():
+        _walk_item(group, path)
+
+
+# --- the checks JSON Schema cannot express ---------------------------------------
+
+_H5_TYPES = {
+    "group",
+    "dataset",
+    "external_binary_dataset",
+    "soft_link",
+    "external_link",
+    "virtual_dataset",
+}
+
+
+def _walk_item(item: Any, where: str) -> None:
+    if isinstance(item, dict) and item.get("type") in _H5_TYPES:
+        for name, value in item.get("attributes", {}).items():
+            _value_shape(value, f"{where}@{name}")
+        for name, child in item.get("children", {}).items():
+            _walk_item(child, f"{where}/{name}")
+        if item["type"] == "dataset":
+            _value_shape(item["value"], where)
+    else:
+        _value_shape(item, where)
+
+
+def _raw_shape(value: Any, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        return ()
+    shapes = {_raw_shape(v, where) for v in value}
+    if len(shapes) > 1:
+        raise ScanValidationError(f"Invalid h5maps at {where}: raw array is not rectangular")
+    return (len(value), *(shapes.pop() if shapes else ()))
+
+
+def _value_shape(value: Any, where: str) -> tuple[int, ...] | None:
+    """Shape of a data item (None when unknown, e.g. a stream)."""
+    if not isinstance(value, dict):
+        return _raw_shape(value, where)
+    kind = value["type"]
+    if kind == "inline":
+        return _raw_shape(value["value"], where) if _is_rectangular(value["value"]) else None
+    if kind == "inline_b64":
+        if value.get("shape") is not None:
+            return tuple(value["shape"])
+        try:
+            nbytes = len(base64.b64decode(value["value"], validate=True))
+        except binascii.Error as exc:
+            raise ScanValidationError(f"Invalid h5maps at {where}: bad base64 ({exc})") from None
+        itemsize = int(value["dtype"].lstrip("<>|")[1:])
+        return (nbytes // itemsize,)
+    if kind == "compound":
+        names = [name for name, _ in value["columns"]]
+        if len(names) != len(set(names)):
+            raise ScanValidationError(f"Invalid h5maps at {where}: compound column names repeat")
+        shapes = {_value_shape(col, f"{where}:{name}") for name, col in value["columns"]}
+        shapes.discard(None)
+        if len(shapes) > 1:
+            raise ScanValidationError(
+                f"Invalid h5maps at {where}: compound columns differ in shape"
+            )
+        return shapes.pop() if shapes else None
+    return None
+
+
+def _is_rectangular(value: Any) -> bool:
+    try:
+        _raw_shape(value, "")
+        return True
+    except ScanValidationError:
+        return False

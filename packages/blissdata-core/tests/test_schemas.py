@@ -1,0 +1,158 @@
+"""The JSON Schemas of spec/schemas and blissdata_core.schemas.
+
+Valid samples are documents the reference client wrote (generated into
+spec/vectors/documents.json by tools/vectors/generate.py); broken ones are
+variants of them that the protocol forbids.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from blissdata_core import errors, schemas
+from jsonschema import Draft202012Validator
+
+ROOT = Path(__file__).resolve().parents[3]
+PACKAGED_DOCS = Path(schemas.__file__).parent / "_spec" / "vectors" / "documents.json"
+
+
+def _documents() -> list[dict]:
+    return json.loads(PACKAGED_DOCS.read_text())["cases"]
+
+
+DOCS = _documents()
+VALIDATE = {
+    "scan": schemas.validate_scan_document,
+    "h5maps": schemas.validate_h5maps,
+    "encoding": schemas.validate_encoding,
+    "stream-info": schemas.validate_stream_info,
+}
+
+
+@pytest.mark.parametrize("name", schemas.SCHEMA_NAMES)
+def test_schema_is_valid_draft_2020_12(name: str) -> None:
+    schema = json.loads(schemas.schema_text(name))
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_packaged_copy_matches_spec() -> None:
+    if not (ROOT / "spec" / "schemas").is_dir():
+        pytest.skip("not a source checkout")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "sync_spec.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, f"run tools/sync_spec.py:\n{proc.stdout}"
+
+
+def test_enough_samples() -> None:
+    for schema in ("scan", "h5maps"):
+        good = [d for d in DOCS if d["schema"] == schema and d["valid"]]
+        bad = [d for d in DOCS if d["schema"] == schema and not d["valid"]]
+        assert len(good) >= 2 and len(bad) >= 10, (schema, len(good), len(bad))
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda d: f"{d['schema']}:{d['name']}")
+def test_document(doc: dict) -> None:
+    """validate_* accept exactly the valid samples."""
+    fn = VALIDATE[doc["schema"]]
+    if doc["valid"]:
+        fn(copy.deepcopy(doc["document"]))
+    else:
+        with pytest.raises(errors.BlissdataError):
+            fn(copy.deepcopy(doc["document"]))
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda d: f"{d['schema']}:{d['name']}")
+def test_schema_alone(doc: dict) -> None:
+    """A plain JSON Schema validator agrees, except for the few rules JSON Schema cannot state."""
+    ok = schemas.validator(doc["schema"]).is_valid(doc["document"])
+    expected = doc["valid"] or doc.get("beyond_schema", False)
+    assert ok == expected
+
+
+def test_reference_written_scans_validate() -> None:
+    samples = [d for d in DOCS if d["name"].startswith("scan-reference-")]
+    assert {d["name"] for d in samples} >= {"scan-reference-created", "scan-reference-closed"}
+    for d in samples:
+        schemas.validate_scan_document(d["document"])
+        schemas.validate_h5maps(d["document"]["info"].get("h5maps", {}))
+        for stream in d["document"]["data_streams"].values():
+            schemas.validate_encoding(stream["encoding"])
+            schemas.validate_stream_info(stream["info"])
+
+
+def test_unknown_encoding_is_its_own_error() -> None:
+    with pytest.raises(errors.UnknownEncodingError):
+        schemas.validate_encoding({"type": "zstd"})
+    with pytest.raises(errors.ScanValidationError):
+        schemas.validate_encoding({"type": "numeric", "dtype_str": "<f8"})
+
+
+def test_scan_with_unknown_encoding_still_loads() -> None:
+    """The scan document stays valid: only that stream is unreadable."""
+    doc = copy.deepcopy(next(d for d in DOCS if d["name"] == "scan-reference-closed")["document"])
+    doc["data_streams"]["axis:sx"]["encoding"] = {"type": "future-codec", "level": 3}
+    schemas.validate_scan_document(doc)
+
+
+def test_error_names_the_place() -> None:
+    doc = copy.deepcopy(next(d for d in DOCS if d["name"] == "scan-reference-closed")["document"])
+    doc["data_streams"]["diode"]["encoding"]["dtype_str"] = 8
+    with pytest.raises(errors.ScanValidationError, match="data_streams/diode"):
+        schemas.validate_scan_document(doc)
+
+
+def test_legacy_empty_string_info_accepted() -> None:
+    doc = copy.deepcopy(next(d for d in DOCS if d["name"] == "scan-reference-closed")["document"])
+    doc["state_stream"]["info"] = ""
+    doc["data_streams"]["events"]["info"] = ""
+    schemas.validate_scan_document(doc)
+
+
+def test_validators_are_compiled_once() -> None:
+    assert schemas.validator("scan") is schemas.validator("scan")
+
+
+@pytest.mark.interop
+def test_live_reference_documents_validate(reference_python, redis_url: str) -> None:
+    """Publish a scan with the reference client now and validate what it wrote."""
+    driver = ROOT / "tools" / "vectors" / "ref_driver.py"
+    if not driver.exists():
+        pytest.skip("tools/vectors is not available outside the source tree")
+    job = {
+        "op": "produce",
+        "url": redis_url,
+        "identity": {"name": "live", "number": 3, "data_policy": "no_policy", "path": "/tmp/x.h5"},
+        "info": {"title": "live", "bad": float("nan")},
+        "streams": [
+            {"name": "a", "dtype": ">u8", "shape": [2, -1], "sends": [], "seal": True},
+            {
+                "name": "e",
+                "dtype": "json",
+                "shape": None,
+                "sends": [{"json": {"x": 1}}],
+                "seal": True,
+            },
+        ],
+    }
+    proc = subprocess.run(
+        [str(reference_python), str(driver)],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    for state, doc in out["documents"].items():
+        schemas.validate_scan_document(doc)
+        assert doc["info"]["bad"] is None, state
