@@ -1,0 +1,74 @@
+"""Fixtures of the reliability suite: private servers the tests may kill, pause or fill.
+
+Private servers take ports in 17000-17099 (the range of this suite) when one
+is free there, so that a stray server is easy to attribute.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from blissdata_core.server import EmbeddedRedis, ServerNotFoundError, ServerStartError
+
+PORT_RANGE = range(17000, 17100)
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def suite_port() -> int:
+    """A free port of the suite's range, else 0 (any free port)."""
+    import random
+
+    ports = list(PORT_RANGE)
+    random.shuffle(ports)
+    for port in ports:
+        if _port_is_free(port):
+            return port
+    return 0
+
+
+@pytest.fixture
+def private_server(tmp_path: Path) -> Iterator[Callable[..., EmbeddedRedis]]:
+    """``make(extra_args=(), **kwargs) -> EmbeddedRedis`` started; all closed after the test."""
+    servers: list[EmbeddedRedis] = []
+
+    def make(extra_args: tuple[str, ...] | list[str] = (), **kwargs: Any) -> EmbeddedRedis:
+        kwargs.setdefault("dir", tmp_path / f"redis-{len(servers)}")
+        last_error: Exception | None = None
+        for _ in range(5):
+            server = EmbeddedRedis(port=suite_port() or None, extra_args=extra_args, **kwargs)
+            servers.append(server)
+            try:
+                return server.start()
+            except ServerNotFoundError as exc:
+                pytest.skip(f"no embedded Redis available: {exc}")
+            except ServerStartError as exc:  # port raced away: try another
+                last_error = exc
+        raise AssertionError(f"could not start a private server: {last_error}")
+
+    try:
+        yield make
+    finally:
+        for server in servers:
+            server.close()
+
+
+@pytest.fixture
+def fault_server(private_server: Callable[..., EmbeddedRedis]) -> EmbeddedRedis:
+    """A private, initialised server for one test that may kill or pause it."""
+    from blissdata_core import DataStore
+
+    server = private_server()
+    DataStore(server.url, init_db=True).close()
+    return server
