@@ -1,0 +1,282 @@
+"""Side-by-side benchmark: the project, the reference client and raw redis-py, one run.
+
+Usage: ``python tools/bench/run.py [--quick] [--output bench-results.json]``
+(or ``nox -s bench -- --quick``).  One Redis server (embedded, or ``--url`` /
+``$BLISSDATA_REDIS_URL``, which is FLUSHALL'ed) serves every measurement; each
+implementation lives in its own long-running worker process (the reference in
+its own venv) and the implementations take turns on every repeat, so they
+share the same machine conditions.  Figures are medians of the repeats, with
+the spread (max-min over median) beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from report import format_table  # noqa: E402
+from workloads import Figure, Workload, workloads  # noqa: E402
+
+IMPLS = ("project", "reference", "raw")
+
+
+class WorkerError(RuntimeError):
+    pass
+
+
+class Worker:
+    """One ``worker.py`` process: requests in on stdin, JSON answers out on stdout."""
+
+    def __init__(self, impl: str, python: str, log_dir: Path, script: Path = HERE / "worker.py"):
+        self.impl = impl
+        self.log = log_dir / f"worker-{impl}.log"
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        self._proc = subprocess.Popen(
+            [python, str(script), impl],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log.open("wb"),
+            text=True,
+            env=env,
+        )
+        hello = self._answer()
+        self.python_version = hello.get("python", "?")
+
+    def _answer(self) -> dict[str, Any]:
+        line = self._proc.stdout.readline()
+        if not line:
+            raise WorkerError(f"{self.impl} worker exited; see {self.log}")
+        return json.loads(line)
+
+    def run(self, task: str, url: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._proc.stdin.write(json.dumps({"task": task, "url": url, "params": params}) + "\n")
+        self._proc.stdin.flush()
+        answer = self._answer()
+        if not answer["ok"]:
+            raise WorkerError(f"{self.impl}: {answer['error']} (see {self.log})")
+        return answer["result"]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+# --- setup -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def redis_server(url: str | None, port: int | None) -> Iterator[tuple[str, str]]:
+    """The server to measure against, as ``(url, description)``."""
+    url = url or os.environ.get("BLISSDATA_REDIS_URL", "").split(",")[0].strip() or None
+    if url:
+        yield url, f"external {url} (redis {server_version(url)})"
+        return
+    from blissdata_core.server import EmbeddedRedis
+
+    with EmbeddedRedis(port=port) as server:
+        yield server.url, f"embedded {server.url} (redis {server_version(server.url)})"
+
+
+def server_version(url: str) -> str:
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        return client.info("server").get("redis_version", "?")
+
+
+def reference_python(explicit: str | None) -> tuple[str | None, str]:
+    """The reference client's interpreter, or ``None`` with the reason."""
+    if explicit:
+        return explicit, f"reference python {explicit}"
+    try:
+        from blissdata_core.testing import ReferenceUnavailable, reference_python_path
+    except ImportError as exc:
+        return None, f"reference skipped: cannot locate its venv helper ({exc})"
+    try:
+        path = reference_python_path()
+    except ReferenceUnavailable as exc:
+        return None, f"reference skipped: {exc}"
+    return str(path), f"reference venv {path.parent.parent}"
+
+
+def flush(url: str) -> None:
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        client.flushall()
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+def summarise(samples: list[float]) -> dict[str, Any] | None:
+    if not samples:
+        return None
+    median = statistics.median(samples)
+    spread = (max(samples) - min(samples)) / median if median else 0.0
+    return {"median": median, "min": min(samples), "max": max(samples), "spread": spread,
+            "samples": samples}  # fmt: skip
+
+
+def ratio(figure: Figure, project: dict | None, other: dict | None) -> float | None:
+    """How many times better the project is (> 1: better), from the medians."""
+    if not project or not other or not project["median"] or not other["median"]:
+        return None
+    if figure.higher_is_better:
+        return project["median"] / other["median"]
+    return other["median"] / project["median"]
+
+
+def measure(
+    workload: Workload, workers: dict[str, Worker], url: str, repeats: int, notes: list[str]
+) -> list[dict[str, Any]]:
+    samples: dict[str, dict[str, list[float]]] = {
+        f.name: {impl: [] for impl in IMPLS} for f in workload.figures
+    }
+    failed: set[str] = set()
+    for _ in range(workload.repeats or repeats):
+        for impl in workload.impls:
+            if impl not in workers or impl in failed:
+                continue
+            flush(url)
+            try:
+                result = workers[impl].run(workload.task, url, workload.params)
+            except WorkerError as exc:
+                failed.add(impl)
+                notes.append(f"{workload.name}: {exc}")
+                print(f"  ! {exc}", file=sys.stderr)
+                continue
+            for figure in workload.figures:
+                samples[figure.name][impl].append(figure.value(result))
+        print(f"  {workload.name}: {_progress(workload, samples)}", file=sys.stderr)
+    flush(url)
+    rows = []
+    for figure in workload.figures:
+        stats = {impl: summarise(samples[figure.name][impl]) for impl in IMPLS}
+        vs_ref = ratio(figure, stats["project"], stats["reference"])
+        vs_raw = ratio(figure, stats["project"], stats["raw"])
+        met = [
+            value >= target
+            for value, target in ((vs_ref, figure.vs_ref), (vs_raw, figure.vs_raw))
+            if value is not None and target is not None
+        ]
+        rows.append(
+            {
+                "figure": figure.name,
+                "label": figure.label,
+                "unit": figure.unit,
+                "higher_is_better": figure.higher_is_better,
+                "params": workload.params,
+                **stats,
+                "vs_reference": vs_ref,
+                "vs_raw": vs_raw,
+                "target_vs_reference": figure.vs_ref,
+                "target_vs_raw": figure.vs_raw,
+                "target_met": all(met) if met else None,
+            }
+        )
+    return rows
+
+
+def _progress(workload: Workload, samples: dict) -> str:
+    first = samples[workload.figures[0].name]
+    return "  ".join(f"{impl}={values[-1]:.4g}" for impl, values in first.items() if values)
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (~30 s)")
+    parser.add_argument("--repeats", type=int, help="repeats per workload (default 3, quick 1)")
+    parser.add_argument("--output", default="bench-results.json", help="JSON results file")
+    parser.add_argument("--url", help="Redis to use (FLUSHALL'ed!); default: an embedded server")
+    parser.add_argument("--port", type=int, help="port of the embedded server (default: free)")
+    parser.add_argument("--reference-python", help="interpreter of a venv with blissdata 2.x")
+    parser.add_argument("--no-reference", action="store_true", help="skip the reference client")
+    parser.add_argument("--only", nargs="+", metavar="WORKLOAD", help="e.g. --only a c e_c f")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (1 if args.quick else 3)
+    selected = [w for w in workloads(args.quick) if not args.only or w.name in args.only]
+    notes: list[str] = []
+    started = time.monotonic()
+
+    ref_python, ref_note = (None, "reference skipped (--no-reference)")
+    if not args.no_reference:
+        ref_python, ref_note = reference_python(args.reference_python)
+    notes.append(ref_note)
+
+    with (
+        tempfile.TemporaryDirectory(prefix="blissdata-bench-") as tmp,
+        redis_server(args.url, args.port) as (url, server_note),
+    ):
+        notes.insert(0, f"server: {server_note}")
+        print(f"server {url}; {ref_note}", file=sys.stderr)
+        workers: dict[str, Worker] = {}
+        try:
+            workers["project"] = Worker("project", sys.executable, Path(tmp))
+            workers["raw"] = Worker("raw", sys.executable, Path(tmp))
+            if ref_python:
+                try:
+                    workers["reference"] = Worker("reference", ref_python, Path(tmp))
+                except WorkerError as exc:
+                    notes.append(f"reference skipped: {exc}: {_tail(Path(tmp), 'reference')}")
+            rows: list[dict[str, Any]] = []
+            for workload in selected:
+                rows += measure(workload, workers, url, repeats, notes)
+        finally:
+            for worker in workers.values():
+                worker.close()
+
+    elapsed = time.monotonic() - started
+    results = {
+        "meta": {
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "host": platform.node(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "quick": args.quick,
+            "repeats": repeats,
+            "seconds": round(elapsed, 1),
+        },
+        "notes": notes,
+        "figures": rows,
+    }
+    Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
+    print(format_table(rows))
+    for note in notes:
+        print(f"note: {note}")
+    print(f"{len(rows)} figures in {elapsed:.0f} s; results in {args.output}")
+    return 0
+
+
+def _tail(log_dir: Path, impl: str, lines: int = 5) -> str:
+    path = log_dir / f"worker-{impl}.log"
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

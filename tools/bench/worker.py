@@ -1,0 +1,473 @@
+"""Benchmark worker: runs workloads for one implementation, on request.
+
+Started by ``run.py`` with the interpreter of the implementation measured
+(the project's venv, or the reference client's own venv), so it imports
+nothing from the project at module level.  It reads one JSON request per line
+on stdin and answers one JSON line on its original stdout (library output is
+sent to stderr so it cannot corrupt the exchange)::
+
+    {"task": "publish_frames", "url": "redis://...", "params": {...}}
+    -> {"ok": true, "result": {"seconds": 1.2, "points": 500, "bytes": ...}}
+
+Implementations: ``project`` (blissdata_core), ``reference`` (blissdata 2.x)
+and ``raw`` (redis-py pipelined commands, no client logic: the practical
+limit).  Every timed section starts with the first ``send()`` (or read) and
+ends when the server has acknowledged everything (seal, or the last reply).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+IDENTITY = {"name": "bench", "number": 1, "data_policy": "no_policy"}
+#: Distinct arrays cycled through when publishing, so no payload is a cached repeat.
+DISTINCT_ARRAYS = 8
+
+
+def make_arrays(dtype: str, shape: tuple[int, ...], count: int = DISTINCT_ARRAYS) -> list:
+    rng = np.random.default_rng(1234)
+    if np.dtype(dtype).kind == "f":
+        return [rng.random(shape).astype(dtype) for _ in range(count)]
+    return [rng.integers(0, 4000, size=shape).astype(dtype) for _ in range(count)]
+
+
+# --- the two clients (same public API shape) ----------------------------------
+
+
+class Client:
+    """What the workloads need from a client; the project and the reference share it."""
+
+    def __init__(self, impl: str):
+        self.impl = impl
+        if impl == "project":
+            from blissdata_core import CursorGroup, DataStore, EndOfStream, Stream
+        else:
+            import warnings
+
+            warnings.simplefilter("ignore")
+            from blissdata.exceptions import EndOfStream
+            from blissdata.redis_engine.store import DataStore
+            from blissdata.streams import CursorGroup
+            from blissdata.streams.default import Stream
+        self.DataStore = DataStore
+        self.Stream = Stream
+        self.CursorGroup = CursorGroup
+        self.EndOfStream = EndOfStream
+
+    def store(self, url: str) -> Any:
+        # run.py hands over an empty database: each client initialises it its own way
+        return self.DataStore(url, init_db=True)
+
+    def scan(self, store: Any, definitions: list[tuple[str, str, tuple]]) -> tuple[Any, list]:
+        scan = store.create_scan(dict(IDENTITY))
+        streams = [
+            scan.create_stream(self.Stream.make_definition(name, dtype, shape))
+            for name, dtype, shape in definitions
+        ]
+        scan.prepare()
+        scan.start()
+        return scan, streams
+
+    @staticmethod
+    def finish(scan: Any) -> None:
+        scan.stop()
+        scan.close()
+
+    @staticmethod
+    def close(store: Any) -> None:
+        close = getattr(store, "close", None)
+        if close is not None:
+            close()
+
+
+def _timed_publish(client: Client, url: str, definitions, feed) -> dict:
+    """Create a scan, time ``feed(streams)`` plus the seal of every stream."""
+    store = client.store(url)
+    try:
+        scan, streams = client.scan(store, definitions)
+        start = time.perf_counter()
+        feed(streams)
+        for stream in streams:
+            stream.seal()
+        seconds = time.perf_counter() - start
+        client.finish(scan)
+        return {"seconds": seconds, "scan_key": scan.key}
+    finally:
+        client.close(store)
+
+
+# --- raw redis-py: the practical limit ------------------------------------------------
+
+
+class Raw:
+    """redis-py with pipelined commands and no client logic."""
+
+    def __init__(self, url: str):
+        import redis
+
+        self.client = redis.Redis.from_url(url, protocol=2)
+
+    def pipelined_xadd(self, commands, max_commands: int, max_bytes: int) -> None:
+        """Send ``(key, id, fields)`` triples, ``max_commands``/``max_bytes`` per round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        queued = nbytes = 0
+        for key, entry_id, fields in commands:
+            pipe.xadd(key, fields, id=entry_id)
+            queued += 1
+            nbytes += len(fields[b"payload"])
+            if queued >= max_commands or nbytes >= max_bytes:
+                pipe.execute()
+                queued = nbytes = 0
+        if queued:
+            pipe.execute()
+
+    def raw_call(self, *args: Any) -> Any:
+        """One command, reply parsed by the RESP parser only (no response callback)."""
+        pool = self.client.connection_pool
+        conn = pool.get_connection("_")
+        try:
+            conn.send_command(*args)
+            return conn.read_response()
+        finally:
+            pool.release(conn)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _raw_publish(url: str, keys: list[str], payloads, points_per_stream: int) -> dict:
+    """One entry per point for every stream, round-robin like the clients' send loop."""
+    raw = Raw(url)
+
+    def commands():
+        for i in range(points_per_stream):
+            payload = payloads[i % len(payloads)]
+            for key in keys:
+                yield key, f"{i}-1", {b"payload": payload}
+
+    start = time.perf_counter()
+    raw.pipelined_xadd(commands(), max_commands=10_000, max_bytes=16 * 2**20)
+    seconds = time.perf_counter() - start
+    raw.close()
+    return {"seconds": seconds}
+
+
+# --- publishing workloads ----------------------------------------------------------
+
+
+def publish_scalars(impl: str, url: str, counters: int, points: int) -> dict:
+    names = [f"counter{c}" for c in range(counters)]
+    if impl == "raw":
+        payloads = [np.float64(i).tobytes() for i in range(DISTINCT_ARRAYS)]
+        out = _raw_publish(url, names, payloads, points)
+    else:
+
+        def feed(streams):
+            for i in range(points):
+                value = float(i)
+                for stream in streams:
+                    stream.send(value)
+
+        client = Client(impl)
+        out = _timed_publish(client, url, [(n, "float64", ()) for n in names], feed)
+    out["points"] = counters * points
+    out["bytes"] = counters * points * 8
+    return out
+
+
+def _publish_arrays(impl: str, url: str, dtype: str, shape: tuple, points: int) -> dict:
+    arrays = make_arrays(dtype, shape)
+    if impl == "raw":
+        payloads = [memoryview(a).cast("B") for a in arrays]
+        out = _raw_publish(url, ["data"], payloads, points)
+    else:
+
+        def feed(streams):
+            (stream,) = streams
+            for i in range(points):
+                stream.send(arrays[i % len(arrays)])
+
+        out = _timed_publish(Client(impl), url, [("data", dtype, shape)], feed)
+    out["points"] = points
+    out["bytes"] = points * arrays[0].nbytes
+    return out
+
+
+def publish_spectra(impl: str, url: str, points: int, size: int) -> dict:
+    return _publish_arrays(impl, url, "float32", (size,), points)
+
+
+def publish_frames(impl: str, url: str, points: int, height: int, width: int) -> dict:
+    return _publish_arrays(impl, url, "uint16", (height, width), points)
+
+
+# --- random access: stream[a:b] ------------------------------------------------------
+
+
+def read_slices(impl: str, url: str, points: int, chunk: int) -> dict:
+    """A sealed float64 stream written in ``chunk``-point batches, read back by slices."""
+    values = np.arange(points, dtype=np.float64)
+    if impl == "raw":
+        return _raw_read_slices(url, values, chunk)
+    client = Client(impl)
+
+    def feed(streams):
+        (stream,) = streams
+        for a in range(0, points, chunk):
+            stream.send(values[a : a + chunk])
+
+    key = _timed_publish(client, url, [("data", "float64", ())], feed)["scan_key"]
+    store = client.DataStore(url)
+    try:
+        stream = store.load_scan(key).streams["data"]
+        start = time.perf_counter()
+        total = 0
+        for a in range(0, points, chunk):
+            total += len(stream[a : a + chunk])
+        sliced = time.perf_counter() - start
+        start = time.perf_counter()
+        whole = stream[:]
+        whole_s = time.perf_counter() - start
+        _check(total == points and len(whole) == points and whole[-1] == points - 1, impl)
+    finally:
+        client.close(store)
+    return {"slices_seconds": sliced, "whole_seconds": whole_s, "points": points}
+
+
+def _raw_read_slices(url: str, values: np.ndarray, chunk: int) -> dict:
+    raw = Raw(url)
+    key = "bench:raw:slices"
+    points = len(values)
+    raw.pipelined_xadd(
+        (
+            (key, f"{a}-1", {b"payload": values[a : a + chunk].tobytes(), b"len": chunk})
+            for a in range(0, points, chunk)
+        ),
+        max_commands=1000,
+        max_bytes=16 * 2**20,
+    )
+
+    def fetch(first: int, last: int) -> np.ndarray:
+        entries = raw.raw_call("XRANGE", key, f"{first}-1", f"{last}-1")
+        return np.concatenate([np.frombuffer(fields[1], np.float64) for _, fields in entries])
+
+    start = time.perf_counter()
+    total = sum(len(fetch(a, a + chunk - 1)) for a in range(0, points, chunk))
+    sliced = time.perf_counter() - start
+    start = time.perf_counter()
+    whole = fetch(0, points - 1)
+    whole_s = time.perf_counter() - start
+    raw.close()
+    _check(total == points and len(whole) == points, "raw")
+    return {"slices_seconds": sliced, "whole_seconds": whole_s, "points": points}
+
+
+# --- live reading: CursorGroup to the end -----------------------------------------------
+
+
+def cursor_read(impl: str, url: str, kind: str, params: dict) -> dict:
+    """Publish a sealed scan (untimed), then time a CursorGroup reading it all."""
+    publish = {"scalars": publish_scalars, "spectra": publish_spectra, "frames": publish_frames}
+    if impl == "raw":
+        return _raw_cursor_read(url, kind, params)
+    written = publish[kind](impl, url, **params)
+    client = Client(impl)
+    store = client.DataStore(url)
+    try:
+        streams = list(store.load_scan(written["scan_key"]).streams.values())
+        group = client.CursorGroup(streams)
+        points = 0
+        start = time.perf_counter()
+        while True:
+            try:
+                views = group.read()
+            except client.EndOfStream:
+                break
+            for view in views.values():
+                points += len(view.get_data())
+        seconds = time.perf_counter() - start
+    finally:
+        client.close(store)
+    _check(points == written["points"], impl, f"read {points} of {written['points']} points")
+    return {"seconds": seconds, "points": points, "bytes": written["bytes"]}
+
+
+def _raw_cursor_read(url: str, kind: str, params: dict) -> dict:
+    """XREAD COUNT 100 over every stream from its last id, one entry per point."""
+    if kind == "scalars":
+        keys = [f"counter{c}" for c in range(params["counters"])]
+        dtype, shape, npoints = np.float64, (), params["points"]
+        payloads = [np.float64(i).tobytes() for i in range(DISTINCT_ARRAYS)]
+    else:
+        keys = ["data"]
+        if kind == "spectra":
+            dtype, shape = np.float32, (params["size"],)
+        else:
+            dtype, shape = np.uint16, (params["height"], params["width"])
+        npoints = params["points"]
+        payloads = [memoryview(a).cast("B") for a in make_arrays(np.dtype(dtype).str, shape)]
+    _raw_publish(url, keys, payloads, npoints)
+    raw = Raw(url)
+    positions = dict.fromkeys(keys, "0-0")
+    points = nbytes = 0
+    start = time.perf_counter()
+    while positions:
+        reply = raw.raw_call("XREAD", "COUNT", 100, "STREAMS", *positions, *positions.values())
+        for raw_key, entries in reply or ():
+            key = raw_key.decode()
+            for _entry_id, fields in entries:
+                data = np.frombuffer(fields[1], dtype).reshape((-1, *shape))
+                points += len(data)
+                nbytes += data.nbytes
+            positions[key] = entries[-1][0]
+            if int(entries[-1][0].split(b"-")[0]) >= npoints - 1:
+                del positions[key]  # the raw stream has no seal: stop at its last point
+    seconds = time.perf_counter() - start
+    raw.close()
+    return {"seconds": seconds, "points": points, "bytes": nbytes}
+
+
+# --- latency: send() -> receipt by a concurrent reader ----------------------------------
+
+
+def latency(impl: str, url: str, points: int, period: float) -> dict:
+    """A point every ``period`` s carries its own send time; a blocked reader notes arrival."""
+    if impl == "raw":
+        return _raw_latency(url, points, period)
+    client = Client(impl)
+    store = client.store(url)
+    delays: list[float] = []
+    try:
+        scan, (stream,) = client.scan(store, [("t", "float64", ())])
+        reader_store = client.DataStore(url)
+        reader_stream = reader_store.load_scan(scan.key).streams["t"]
+        reader = threading.Thread(target=_read_delays, args=(client, reader_stream, delays))
+        reader.start()
+        time.sleep(0.2)  # the reader is blocked in its read
+        next_send = time.perf_counter()
+        for _ in range(points):
+            next_send += period
+            _sleep_until(next_send)
+            stream.send(time.perf_counter())
+        stream.seal()
+        reader.join()
+        client.finish(scan)
+        client.close(reader_store)
+    finally:
+        client.close(store)
+    _check(len(delays) == points, impl, f"received {len(delays)} of {points} points")
+    return _latency_summary(delays)
+
+
+def _read_delays(client: Client, stream: Any, delays: list[float]) -> None:
+    cursor = client.CursorGroup([stream])
+    while True:
+        try:
+            views = cursor.read()
+        except client.EndOfStream:
+            return
+        now = time.perf_counter()
+        for view in views.values():
+            delays.extend(now - sent for sent in view.get_data())
+
+
+def _raw_latency(url: str, points: int, period: float) -> dict:
+    raw_writer, raw_reader = Raw(url), Raw(url)
+    key = "bench:raw:latency"
+    delays: list[float] = []
+
+    def read() -> None:
+        last = "0-0"
+        while len(delays) < points:
+            reply = raw_reader.raw_call("XREAD", "BLOCK", 0, "STREAMS", key, last)
+            now = time.perf_counter()
+            for _key, entries in reply:
+                for entry_id, fields in entries:
+                    delays.append(now - np.frombuffer(fields[1], np.float64)[0])
+                    last = entry_id
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.2)
+    next_send = time.perf_counter()
+    for i in range(points):
+        next_send += period
+        _sleep_until(next_send)
+        raw_writer.client.xadd(
+            key, {b"payload": np.float64(time.perf_counter()).tobytes()}, id=f"{i}-1"
+        )
+    reader.join()
+    raw_writer.close()
+    raw_reader.close()
+    return _latency_summary(delays)
+
+
+def _sleep_until(deadline: float) -> None:
+    delay = deadline - time.perf_counter()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _latency_summary(delays: list[float]) -> dict:
+    ordered = sorted(delays)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {
+        "p50": pct(0.50),
+        "p99": pct(0.99),
+        "mean": statistics.fmean(ordered),
+        "max": ordered[-1],
+        "points": len(ordered),
+    }
+
+
+def _check(ok: bool, impl: str, what: str = "unexpected data read back") -> None:
+    if not ok:
+        raise AssertionError(f"{impl}: {what}")
+
+
+TASKS = {
+    "publish_scalars": publish_scalars,
+    "publish_spectra": publish_spectra,
+    "publish_frames": publish_frames,
+    "read_slices": read_slices,
+    "cursor_read": cursor_read,
+    "latency": latency,
+}
+
+
+def serve(impl: str) -> None:
+    """Answer requests until stdin closes."""
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    if impl != "raw":
+        Client(impl)  # import the client once, outside any timing
+    channel.write(json.dumps({"ready": impl, "python": sys.version.split()[0]}) + "\n")
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            result = TASKS[request["task"]](impl, request["url"], **request["params"])
+            result.pop("scan_key", None)
+            answer = {"ok": True, "result": result}
+        except Exception as exc:
+            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            traceback.print_exc()
+        channel.write(json.dumps(answer) + "\n")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("impl", choices=["project", "reference", "raw"])
+    serve(parser.parse_args().impl)
