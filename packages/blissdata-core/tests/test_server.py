@@ -9,10 +9,12 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
+
 from blissdata_core.server import (
     EmbeddedRedis,
     ServerNotFoundError,
@@ -69,14 +71,28 @@ def _readline(proc: subprocess.Popen[str]) -> str:
     return result[0]
 
 
-def _start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "blissdata_core.cli", "server", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+@pytest.fixture
+def start_cli() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start ``blissdata server``; whatever the test does, nothing outlives it."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "blissdata_core.cli", "server", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()  # the CLI stops its server on SIGTERM
+            proc.wait(HANG_GUARD)
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
 
 
 def _assert_redis_stack(url: str) -> None:
@@ -89,8 +105,10 @@ def _assert_redis_stack(url: str) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_cli_prints_url_and_stops_cleanly(server_available: None, sig: int) -> None:
-    proc = _start_cli()
+def test_cli_prints_url_and_stops_cleanly(
+    server_available: None, start_cli: Callable[..., subprocess.Popen[str]], sig: int
+) -> None:
+    proc = start_cli()
     line = _readline(proc)
     match = URL_LINE.match(line.strip())
     assert match, (
@@ -105,19 +123,24 @@ def test_cli_prints_url_and_stops_cleanly(server_available: None, sig: int) -> N
     assert _port_is_free(port)
 
 
-def test_cli_port_and_dir(server_available: None, tmp_path: Path) -> None:
+def test_cli_port_and_dir(
+    server_available: None, start_cli: Callable[..., subprocess.Popen[str]], tmp_path: Path
+) -> None:
     port = _port_in_range()
     workdir = tmp_path / "server-dir"
-    proc = _start_cli("--port", str(port), "--dir", str(workdir))
+    proc = start_cli("--port", str(port), "--dir", str(workdir))
     line = _readline(proc).strip()
     assert line == f"redis://127.0.0.1:{port}", proc.stderr.read() if not line else line
     assert (workdir / "redis.log").exists()
-    with redis.Redis(unix_socket_path=str(workdir / "redis.sock")) as client:
+    details = proc.stderr.readline()  # type: ignore[union-attr]
+    unix_url = re.search(r"unix://\S+", details)
+    assert unix_url, details
+    with redis.Redis.from_url(unix_url[0]) as client:
         assert client.ping()
     proc.terminate()
     assert proc.wait(HANG_GUARD) == 0
     assert workdir.is_dir()  # a directory given by the user is kept
-    assert not (workdir / "redis.sock").exists()
+    assert not Path(unix_url[0][len("unix://") :]).exists()
 
 
 def test_cli_help_mentions_url_variable() -> None:
@@ -170,7 +193,7 @@ def test_embedded_restart_on_same_port_and_dir(server_available: None, tmp_path:
         assert not server.is_running()
         server.restart()
         assert server.url == url and server.pid != pid
-        assert server.unix_url == f"unix://{tmp_path / 'd' / 'redis.sock'}"
+        assert server.unix_url == f"unix://{server.unix_socket}"
         _assert_redis_stack(server.unix_url)
     assert not server.is_running()
     assert (tmp_path / "d").is_dir()

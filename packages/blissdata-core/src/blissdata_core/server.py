@@ -109,7 +109,13 @@ class ServerCommand:
     env: dict[str, str] = field(default_factory=dict)
     origin: str = ""
 
-    def argv(self, port: int, workdir: str, extra_args: Sequence[str] = ()) -> list[str]:
+    def argv(
+        self,
+        port: int,
+        workdir: str,
+        extra_args: Sequence[str] = (),
+        unix_socket: str | None = None,
+    ) -> list[str]:
         args = [
             self.executable,
             "--port",
@@ -127,9 +133,8 @@ class ServerCommand:
             "--dir",
             workdir,
         ]
-        sock = os.path.join(workdir, "redis.sock")
-        if len(sock) < 100:  # sun_path limit
-            args += ["--unixsocket", sock, "--unixsocketperm", "700"]
+        if unix_socket:
+            args += ["--unixsocket", unix_socket, "--unixsocketperm", "700"]
         return args + list(self.module_args) + list(extra_args)
 
     def process_env(self) -> dict[str, str]:
@@ -505,6 +510,8 @@ class EmbeddedRedis:
         self._die_with_parent = die_with_parent
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: Path | None = None
+        self._socket_path: Path | None = None
+        self._socket_dir: Path | None = None  # made when ``dir`` is too long for a socket
 
     # -- addresses
     @property
@@ -515,8 +522,9 @@ class EmbeddedRedis:
 
     @property
     def unix_socket(self) -> Path | None:
-        sock = self.dir / "redis.sock" if self.dir else None
-        return sock if sock and sock.exists() else None
+        """The server's unix socket, when it is listening on one."""
+        sock = self._socket_path
+        return sock if sock is not None and sock.exists() else None
 
     @property
     def unix_url(self) -> str | None:
@@ -563,7 +571,7 @@ class EmbeddedRedis:
 
     def _spawn(self, command: ServerCommand, port: int) -> None:
         assert self.dir is not None and self._log is not None
-        argv = command.argv(port, str(self.dir), self.extra_args)
+        argv = command.argv(port, str(self.dir), self.extra_args, str(self._choose_socket()))
         log_start = self._log.stat().st_size if self._log.exists() else 0
         with open(self._log, "ab") as log:
             self._proc = subprocess.Popen(
@@ -583,6 +591,18 @@ class EmbeddedRedis:
                 raise ServerStartError(f"{exc}\n{self._log_tail(log_start)}") from None
             raise
 
+    def _choose_socket(self) -> Path:
+        """``<dir>/redis.sock``, or a short private directory when that path is too long."""
+        if self._socket_path is None:
+            assert self.dir is not None
+            sock = self.dir / "redis.sock"
+            if len(str(sock)) >= 100:  # sun_path holds 108 bytes
+                base = "/tmp" if os.path.isdir("/tmp") else None
+                self._socket_dir = Path(tempfile.mkdtemp(prefix="bd-", dir=base))
+                sock = self._socket_dir / "redis.sock"
+            self._socket_path = sock
+        return self._socket_path
+
     def _client(self, port: int, timeout: float = 5.0):  # type: ignore[no-untyped-def]
         import redis
         from redis.backoff import NoBackoff
@@ -596,7 +616,7 @@ class EmbeddedRedis:
             socket_connect_timeout=timeout,
             decode_responses=True,
         )
-        sock = self.dir / "redis.sock" if self.dir else None
+        sock = self._socket_path
         if sock is not None and sock.exists():
             return redis.Redis(unix_socket_path=str(sock), **kwargs)
         return redis.Redis(host="127.0.0.1", port=port, **kwargs)
@@ -710,9 +730,16 @@ class EmbeddedRedis:
         if self._own_dir and self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = self._socket_path = None
 
     def __enter__(self) -> EmbeddedRedis:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.close()
