@@ -36,3 +36,57 @@ def test_enough_vectors() -> None:
 def test_vector(case: dict, redis_url: str) -> None:
     outcome = run_case(CoreAdapter(), redis_url, case)
     assert outcome.ok, f"{outcome.case}: {outcome.detail}"
+
+
+def test_runner_command_line(redis_url: str) -> None:
+    """tools/conformance/run.py prints one line a case and the closing count."""
+    import subprocess
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(HARNESS_DIR / "run.py"),
+            "--impl",
+            "core",
+            "--redis",
+            redis_url,
+            "--kind",
+            "malformed",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = proc.stdout.strip().splitlines()
+    n = sum(c["kind"] == "malformed" for c in CASES)
+    assert lines[-1].startswith(f"{n} passed, 0 failed"), proc.stdout + proc.stderr
+    assert sum(line.startswith("PASS") for line in lines) == n
+    assert proc.returncode == 0
+
+
+@pytest.mark.interop
+def test_vectors_regenerate_identically(reference_python, redis_url: str, tmp_path: Path) -> None:
+    """The checked-in decode/encode/malformed vectors are what the reference client produces today."""
+    import json
+    import subprocess
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "vectors" / "generate.py"),
+            "--redis",
+            redis_url,
+            "--ref-python",
+            str(reference_python),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in ("decode.json", "encode.json", "malformed.json"):
+        fresh = json.loads((tmp_path / name).read_text())
+        checked_in = json.loads((ROOT / "spec" / "vectors" / name).read_text())
+        assert fresh == checked_in, f"{name} differs: regenerate with tools/vectors/generate.py"

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from blissdata_core import errors, schemas
 from jsonschema import Draft202012Validator
+
+from blissdata_core import errors, schemas
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGED_DOCS = Path(schemas.__file__).parent / "_spec" / "vectors" / "documents.json"
