@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import redis
+
 from blissdata_core import protocol
 from blissdata_core.testing import (
     RedisServer,
