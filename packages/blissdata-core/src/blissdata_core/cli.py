@@ -6,9 +6,10 @@ import argparse
 import importlib
 from collections.abc import Sequence
 
-#: Subcommand modules under ``blissdata_core.commands``, in help order.
+#: Subcommand modules under ``blissdata_core.commands`` (each names its own
+#: command, e.g. memory_manager -> "memory-manager"), in help order.
 #: Add "ls", "search", "show", "tail" here once their modules exist.
-COMMANDS: tuple[str, ...] = ("server",)
+COMMANDS: tuple[str, ...] = ("server", "memory_manager")
 
 
 def build_parser() -> argparse.ArgumentParser:
