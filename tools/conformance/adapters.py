@@ -18,6 +18,7 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools" / "vectors"))
 
+import readops  # noqa: E402
 import valuerepr  # noqa: E402
 
 IDENTITY = {"name": "conformance", "number": 1, "data_policy": "no_policy"}
@@ -54,7 +55,7 @@ class CoreAdapter:
             stream = scan.streams[stream_name]
         except Exception as exc:
             return {"load_error": _error(exc)}
-        return {"results": [_run_op(stream, op, json_stream) for op in ops]}
+        return {"results": [readops.run_op(stream, op, json_stream) for op in ops]}
 
     def encode(self, url: str, definition: dict, sends: list[dict], seal: bool) -> dict:
         from blissdata_core import Stream
@@ -113,24 +114,6 @@ class CoreAdapter:
 
     def expected_validity(self, case: dict) -> bool:
         return case["valid"]
-
-
-def _run_op(stream: Any, op: dict, json_stream: bool) -> dict:
-    try:
-        kind = op["op"]
-        if kind == "len":
-            return {"value": len(stream)}
-        if kind == "is_sealed":
-            return {"value": bool(stream.is_sealed())}
-        if kind == "index":
-            value = stream[op["index"]]
-        elif kind == "slice":
-            value = stream[op.get("start") : op.get("stop") : op.get("step")]
-        else:
-            raise ValueError(f"unknown op {kind}")
-        return {"value": valuerepr.to_repr(value, json_stream)}
-    except Exception as exc:
-        return _error(exc)
 
 
 class ReferenceAdapter:

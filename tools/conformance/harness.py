@@ -96,17 +96,67 @@ def check_reads(reads: list[dict], result: dict) -> list[str]:
         if "error" in got:
             problems.append(f"{label}: unexpected {got['error']}: {got.get('message', '')}")
             continue
-        want, have = exp["value"], got["value"]
-        if isinstance(want, dict):
-            try:
-                why = valuerepr.compare(want, valuerepr.from_repr(have))
-            except Exception as exc:
-                why = f"bad result {have!r}: {exc}"
-            if why:
-                problems.append(f"{label}: {why}")
-        elif want != have or type(want) is not type(have):
-            problems.append(f"{label}: {have!r} != expected {want!r}")
+        why = _compare_value(exp["value"], got["value"], op["op"] == "cursor")
+        if why:
+            problems.append(f"{label}: {why}")
     return problems
+
+
+def _compare_value(want: Any, have: Any, cursor: bool = False) -> str | None:
+    if cursor:
+        return _compare_cursor(want, have)
+    if isinstance(want, dict):
+        try:
+            return valuerepr.compare(want, valuerepr.from_repr(have))
+        except Exception as exc:
+            return f"bad result {have!r}: {exc}"
+    if want != have or type(want) is not type(have):
+        return f"{have!r} != expected {want!r}"
+    return None
+
+
+def _compare_outcome(want: dict, have: dict) -> str | None:
+    """A ``{"value": ...}`` or ``{"error": ...}`` result against its expectation."""
+    if "error" in want:
+        if "error" not in have:
+            return f"expected {want['error']}, got a value"
+        return (
+            None
+            if _error_matches(want["error"], have)
+            else f"expected {want['error']}, got {have['error']}"
+        )
+    if "error" in have:
+        return f"unexpected {have['error']}: {have.get('message', '')}"
+    return _compare_value(want["value"], have["value"])
+
+
+def _compare_cursor(want: list, have: Any) -> str | None:
+    if not isinstance(have, list):
+        return f"cursor: expected a list of reads, got {have!r}"
+    for i, w in enumerate(want):
+        if i >= len(have):
+            return f"cursor read {i}: missing (expected {w})"
+        h = have[i]
+        if "end" in w:
+            if h.get("end", "<view>") != w["end"]:
+                return f"cursor read {i}: expected end {w['end']!r}, got {h}"
+            continue
+        if "error" in w:
+            why = _compare_outcome(w, h)
+            if why:
+                return f"cursor read {i}: {why}"
+            continue
+        if "index" not in h:
+            return f"cursor read {i}: expected a view, got {h}"
+        if (h["index"], h["len"]) != (w["index"], w["len"]):
+            return f"cursor read {i}: view index/len {h['index']}/{h['len']} != {w['index']}/{w['len']}"
+        for part in ("data", "last"):
+            why = _compare_outcome(w[part], h[part])
+            if why:
+                return f"cursor read {i} {part}: {why}"
+    if len(have) > len(want):
+        return f"cursor: {len(have) - len(want)} more reads than expected: {have[len(want)]}"
+    return None
 
 
 def _op_label(op: dict) -> str:
@@ -115,6 +165,8 @@ def _op_label(op: dict) -> str:
     if op["op"] == "slice":
         parts = [op.get("start"), op.get("stop"), op.get("step")]
         return "[" + ":".join("" if p is None else str(p) for p in parts) + "]"
+    if op["op"] == "cursor":
+        return "cursor(last_only)" if op.get("last_only") else "cursor()"
     return f"{op['op']}()"
 
 

@@ -63,6 +63,8 @@ def scalar_sends(dtype_str: str) -> list[dict]:
     return [{"array": s} for s in sends]
 
 
+CURSOR_READS = [{"op": "cursor"}, {"op": "cursor", "last_only": True}]
+
 SCALAR_READS = [
     {"op": "len"},
     {"op": "is_sealed"},

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
+import readops  # noqa: E402
 import redis  # noqa: E402
 import valuerepr  # noqa: E402
 
@@ -119,24 +120,6 @@ def produce(job: dict) -> dict:
     return {"scan_key": scan.key, "documents": documents, "streams": out_streams}
 
 
-def _run_op(stream, op: dict, json_stream: bool) -> dict:
-    try:
-        kind = op["op"]
-        if kind == "len":
-            return {"value": len(stream)}
-        if kind == "is_sealed":
-            return {"value": bool(stream.is_sealed())}
-        if kind == "index":
-            value = stream[op["index"]]
-        elif kind == "slice":
-            value = stream[op.get("start") : op.get("stop") : op.get("step")]
-        else:
-            raise ValueError(f"unknown op {kind}")
-        return {"value": valuerepr.to_repr(value, json_stream)}
-    except Exception as exc:
-        return _error(exc)
-
-
 def read(job: dict) -> dict:
     ds = _data_store(job["url"])
     try:
@@ -145,7 +128,7 @@ def read(job: dict) -> dict:
     except Exception as exc:
         return {"load_error": _error(exc)}
     json_stream = (stream.event_stream.encoding or {}).get("type") == "json"
-    return {"results": [_run_op(stream, op, json_stream) for op in job["ops"]]}
+    return {"results": [readops.run_op(stream, op, json_stream) for op in job["ops"]]}
 
 
 def validate(job: dict) -> dict:
