@@ -128,3 +128,27 @@ def test_reference_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("BLISSDATA_REFERENCE_PYTHON", str(fake))
     assert run_reference("ignored", "a", "b") == "a b\n"
     assert os.environ["BLISSDATA_REFERENCE_PYTHON"] == str(fake)
+
+
+def test_docker_probe_sees_an_answering_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import tempfile
+    import threading
+
+    with tempfile.TemporaryDirectory(dir="/tmp") as short:  # sun_path is short
+        path = os.path.join(short, "docker.sock")
+        with socket.socket(socket.AF_UNIX) as listener:
+            listener.bind(path)
+            listener.listen(1)
+
+            def answer() -> None:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.recv(1024)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+
+            thread = threading.Thread(target=answer)
+            thread.start()
+            monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
+            assert docker_available() is True
+            thread.join()

@@ -49,6 +49,7 @@ import os
 import socket
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -213,15 +214,18 @@ def _docker_server() -> RedisServer | None:
         from testcontainers.core.waiting_utils import wait_for_logs
     except ImportError:
         return None
-    container = DockerContainer(DOCKER_IMAGE).with_exposed_ports(6379)
+    container = None
     try:
+        container = DockerContainer(DOCKER_IMAGE).with_exposed_ports(6379)
         container.start()
         wait_for_logs(container, "Ready to accept connections", timeout=120)
         host = container.get_container_host_ip()
         port = container.get_exposed_port(6379)
-    except Exception:
-        with contextlib.suppress(Exception):
-            container.stop()
+    except Exception as exc:
+        warnings.warn(f"Docker answered but {DOCKER_IMAGE} did not start: {exc}", stacklevel=2)
+        if container is not None:
+            with contextlib.suppress(Exception):
+                container.stop()
         return None
     return RedisServer(f"redis://{host}:{port}", "docker", closer=container.stop)
 
