@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,26 @@ def _expect_from(result: dict) -> dict:
 
 def _reads_with_expect(ops: list[dict], results: list[dict]) -> list[dict]:
     return [{**op, "expect": _expect_from(res)} for op, res in zip(ops, results)]
+
+
+_ULID = re.compile(r"\b[0-7][0-9A-HJKMNP-TV-Z]{25}\b")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _stable_ulids(obj):
+    """Replace the reference's random ULIDs by fixed ones, in order of appearance,
+    so that regenerating gives the same files."""
+    mapping: dict[str, int] = {}
+
+    def fixed(match: re.Match) -> str:
+        n = mapping.setdefault(match.group(0), len(mapping) + 1)
+        digits = ""
+        while n:
+            n, r = divmod(n, 32)
+            digits = _CROCKFORD[r] + digits
+        return ("01J" + "0" * 23)[: 26 - len(digits)] + digits
+
+    return json.loads(_ULID.sub(fixed, json.dumps(obj)))
 
 
 def _write(out: Path, name: str, kind: str, description: str, items: list[dict]) -> None:
@@ -386,6 +407,7 @@ def main() -> None:
         "Entries that break the protocol and the error class a reader must raise.",
         malformed,
     )
+    documents = _stable_ulids(documents)
     _write(
         out,
         "documents.json",

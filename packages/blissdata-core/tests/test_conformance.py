@@ -66,7 +66,7 @@ def test_runner_command_line(redis_url: str) -> None:
 
 @pytest.mark.interop
 def test_vectors_regenerate_identically(reference_python, redis_url: str, tmp_path: Path) -> None:
-    """The checked-in decode/encode/malformed vectors are what the reference client produces today."""
+    """The checked-in vectors are what the reference client produces today."""
     import json
     import subprocess
 
@@ -86,7 +86,7 @@ def test_vectors_regenerate_identically(reference_python, redis_url: str, tmp_pa
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    for name in ("decode.json", "encode.json", "malformed.json"):
+    for name in ("decode.json", "encode.json", "malformed.json", "documents.json"):
         fresh = json.loads((tmp_path / name).read_text())
         checked_in = json.loads((ROOT / "spec" / "vectors" / name).read_text())
         assert fresh == checked_in, f"{name} differs: regenerate with tools/vectors/generate.py"
