@@ -285,7 +285,7 @@ def main() -> None:
                     "frames_per_acquisition": 5,
                     "acquisition_offset": 0,
                     "saving": {
-                        "file_path": "/data/lima_{file_index:04d}.h5",
+                        "file_path": "/data/lima_%04d.h5",
                         "data_path": "/entry_0000/measurement/data",
                         "file_format": "hdf5",
                         "file_offset": 0,
