@@ -94,6 +94,51 @@ class CoreAdapter:
             "seal_return": seal_return,
         }
 
+    def lifecycle(self, url: str, case: dict) -> dict:
+        from blissdata_core import Stream
+
+        r = redis.Redis.from_url(url)
+        try:
+            ds = self._store(url)
+            info = {**case["info"], **{k: float("nan") for k in case.get("info_nan_keys", [])}}
+            try:
+                scan = ds.create_scan(dict(case["identity"]), info=info)
+                docs = {"CREATED": r.json().get(scan.key)}
+                for spec in case["streams"]:
+                    shape = spec["shape"]
+                    if spec["dtype"] != "json" and shape is not None:
+                        shape = tuple(shape)
+                    scan.create_stream(
+                        Stream.make_definition(
+                            spec["name"], spec["dtype"], shape, dict(spec["info"])
+                        )
+                    )
+                for key, value in case.get("info_before_prepare", {}).items():
+                    scan.info[key] = value
+                for state, step in (
+                    ("PREPARED", scan.prepare),
+                    ("STARTED", scan.start),
+                    ("STOPPED", scan.stop),
+                ):
+                    step()
+                    docs[state] = r.json().get(scan.key)
+                for key, value in case.get("info_at_close", {}).items():
+                    scan.info[key] = value
+                scan.close()
+                docs["CLOSED"] = r.json().get(scan.key)
+            except Exception as exc:
+                return _error(exc)
+            state_key = "esrf:stream:" + docs["CLOSED"]["state_stream"]["pk"]
+            states = [e["fields"] for e in valuerepr.entries_to_json(r.xrange(state_key))]
+            history = [
+                e
+                for e in valuerepr.entries_to_json(r.xrange("_SCAN_HISTORY_"))
+                if e["fields"] == [["key", {"text": scan.key}]]
+            ]
+            return {"documents": docs, "state_entries": states, "history_entries": len(history)}
+        finally:
+            r.close()
+
     def validate(self, schema: str, document: Any) -> bool | None:
         from blissdata_core import errors, schemas
 
@@ -163,6 +208,20 @@ class ReferenceAdapter:
             "info": stream["info"],
             "entries": stream["entries"],
             "seal_return": seal_return,
+        }
+
+    def lifecycle(self, url: str, case: dict) -> dict:
+        job = {"op": "produce", "url": url, "close": True}
+        job.update(
+            {k: case[k] for k in ("identity", "info_before_prepare", "info_at_close") if k in case}
+        )
+        job["info"] = {**case["info"], **{k: float("nan") for k in case.get("info_nan_keys", [])}}
+        job["streams"] = [{**s, "sends": [], "seal": False} for s in case["streams"]]
+        out = self._run(job)
+        return {
+            "documents": out["documents"],
+            "state_entries": out["state_entries"],
+            "history_entries": len(out["history_entries"]),
         }
 
     def validate(self, schema: str, document: Any) -> bool | None:

@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT / "tools" / "vectors"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import valuerepr  # noqa: E402
-from loader import load_case  # noqa: E402
+from loader import load_case, normalize_document  # noqa: E402
 
-VECTOR_FILES = ("decode.json", "encode.json", "malformed.json", "documents.json")
+VECTOR_FILES = ("decode.json", "encode.json", "malformed.json", "lifecycle.json", "documents.json")
 
 
 def vectors_dir() -> Path:
@@ -226,6 +226,60 @@ def check_encode(case: dict, result: dict) -> list[str]:
     return problems
 
 
+_ULID_RE = __import__("re").compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+
+
+def _pks(doc: dict) -> list:
+    pks = [
+        doc.get("pk"),
+        (doc.get("id") or {}).get("pk"),
+        (doc.get("state_stream") or {}).get("pk"),
+    ]
+    pks += [m.get("pk") for m in (doc.get("data_streams") or {}).values() if isinstance(m, dict)]
+    return pks
+
+
+def check_lifecycle(case: dict, result: dict) -> list[str]:
+    if "error" in result:
+        return [f"publishing failed: {result['error']}: {result.get('message', '')}"]
+    exp = case["expect"]
+    problems = []
+    for state, want in exp["documents"].items():
+        have = result["documents"].get(state)
+        if have is None:
+            problems.append(f"no document at {state}")
+            continue
+        pks = _pks(have)
+        if not all(isinstance(p, str) and _ULID_RE.match(p) for p in pks) or len(set(pks)) != len(
+            pks
+        ):
+            problems.append(f"{state}: primary keys are not distinct ULIDs: {pks}")
+        norm = normalize_document(have)
+        if norm != want:
+            problems.append(f"{state}: document differs: {_first_difference(want, norm)}")
+    if result["state_entries"] != exp["state_entries"]:
+        problems.append(f"state entries {result['state_entries']} != {exp['state_entries']}")
+    if result["history_entries"] != exp["history_entries"]:
+        problems.append(
+            f"{result['history_entries']} history entries for the scan, expected {exp['history_entries']}"
+        )
+    return problems
+
+
+def _first_difference(want: Any, have: Any, path: str = "") -> str:
+    if isinstance(want, dict) and isinstance(have, dict):
+        for k in list(want) + [k for k in have if k not in want]:
+            if k not in have:
+                return f"{path}/{k} missing"
+            if k not in want:
+                return f"{path}/{k} unexpected ({have[k]!r})"
+            if want[k] != have[k]:
+                return _first_difference(want[k], have[k], f"{path}/{k}")
+    if want != have or type(want) is not type(have):
+        return f"{path or '/'}: {have!r} != expected {want!r}"
+    return "(equal)"
+
+
 # --- running ----------------------------------------------------------------------
 
 
@@ -271,6 +325,8 @@ def run_case(adapter: Any, url: str, case: dict, r: redis.Redis | None = None) -
         elif kind == "encode":
             result = adapter.encode(url, case["definition"], case["sends"], case["seal"])
             problems = check_encode(case, result)
+        elif kind == "lifecycle":
+            problems = check_lifecycle(case, adapter.lifecycle(url, case))
         elif kind == "document":
             verdict = adapter.validate(case["schema"], case["document"])
             expected = adapter.expected_validity(case)

@@ -81,3 +81,17 @@ def load_case(r: redis.Redis, case: dict, state: int = 2) -> tuple[str, str]:
         pipe.xadd(stream_key, fields, id=entry["id"])
     pipe.execute()
     return scan_key, name
+
+
+def normalize_document(doc: dict) -> dict:
+    """A scan document with its primary keys replaced by their role, for comparison."""
+    doc = json.loads(json.dumps(doc))
+    doc["pk"] = "<scan pk>"
+    if isinstance(doc.get("id"), dict) and "pk" in doc["id"]:
+        doc["id"]["pk"] = "<identity pk>"
+    if isinstance(doc.get("state_stream"), dict):
+        doc["state_stream"]["pk"] = "<state stream pk>"
+    for name, model in (doc.get("data_streams") or {}).items():
+        if isinstance(model, dict):
+            model["pk"] = f"<pk of {name}>"
+    return doc

@@ -674,3 +674,53 @@ def _msgpack_dict() -> bytes:
     import msgpack
 
     return msgpack.packb({"shape": [1], "data": b"\0\0"})
+
+
+# --- scan life cycles (what a producer writes) ------------------------------------
+
+LIFECYCLES = [
+    {
+        "name": "minimal",
+        "description": "Only the required identity fields, empty info, no stream; every transition.",
+        "identity": {"name": "ct", "number": 1, "data_policy": "no_policy"},
+        "info": {},
+        "streams": [],
+    },
+    {
+        "name": "esrf-policy-with-streams",
+        "description": "Every identity field, scan info with a NaN (stored as null), four plain streams, "
+        "h5maps added before prepare and end_reason at close.",
+        "identity": {
+            "name": "ascan",
+            "number": 42,
+            "data_policy": "ESRF",
+            "session": "blc1234",
+            "proposal": "ihch1234",
+            "collection": "sample",
+            "dataset": "0001",
+            "path": "/data/visitor/ihch1234/id00/sample/sample_0001/sample_0001.h5",
+        },
+        "info": {"title": "ascan sx 0 1 3 0.1", "npoints": 4, "count_time": 0.1},
+        "info_nan_keys": ["missing"],
+        "info_before_prepare": {
+            "h5maps": {
+                "/data/visitor/ihch1234/id00/sample/sample_0001/sample_0001.h5": {
+                    "type": "group",
+                    "children": {
+                        "42.1": {
+                            "type": "group",
+                            "children": {"sx": {"type": "stream", "stream": "axis:sx"}},
+                        }
+                    },
+                }
+            }
+        },
+        "info_at_close": {"end_reason": "SUCCESS"},
+        "streams": [
+            {"name": "axis:sx", "dtype": "float64", "shape": [], "info": {"unit": "mm"}},
+            {"name": "mca1:spectrum", "dtype": "<u4", "shape": [8], "info": {}},
+            {"name": "dyn", "dtype": ">i2", "shape": [-1, 3], "info": {"note": "free"}},
+            {"name": "events", "dtype": "json", "shape": None, "info": {"k": [1, 2]}},
+        ],
+    },
+]

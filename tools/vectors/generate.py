@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tools" / "conformance"))
 import cases  # noqa: E402
 import doc_cases  # noqa: E402
 import redis  # noqa: E402
-from loader import load_case  # noqa: E402
+from loader import load_case, normalize_document  # noqa: E402
 
 FORMAT = 1
 
@@ -88,7 +88,7 @@ def _stable_ulids(obj):
 
 def _write(out: Path, name: str, kind: str, description: str, items: list[dict]) -> None:
     doc = {"format": FORMAT, "kind": kind, "description": description, "cases": items}
-    (out / name).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    (out / name).write_text(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
     print(f"{name}: {len(items)} cases")
 
 
@@ -408,6 +408,33 @@ def main() -> None:
         malformed,
     )
     documents = _stable_ulids(documents)
+
+    # 4. life cycles: the documents and entries a producer writes
+    lifecycles = []
+    for rec in cases.LIFECYCLES:
+        job = {"op": "produce", "url": args.redis, "close": True}
+        job.update({k: v for k, v in rec.items() if k not in ("name", "description")})
+        job["info"] = {**rec["info"], **{k: float("nan") for k in rec.get("info_nan_keys", [])}}
+        job["streams"] = [{**s, "sends": [], "seal": False} for s in rec["streams"]]
+        prod = run_ref(args.ref_python, job)
+        lifecycles.append(
+            {
+                **{k: v for k, v in rec.items()},
+                "kind": "lifecycle",
+                "expect": {
+                    "documents": {k: normalize_document(d) for k, d in prod["documents"].items()},
+                    "state_entries": prod["state_entries"],
+                    "history_entries": len(prod["history_entries"]),
+                },
+            }
+        )
+    _write(
+        out,
+        "lifecycle.json",
+        "lifecycle",
+        "Scans published through every state and the documents and entries the producer must write.",
+        lifecycles,
+    )
     _write(
         out,
         "documents.json",

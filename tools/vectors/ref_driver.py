@@ -117,7 +117,19 @@ def produce(job: dict) -> dict:
             "entries": valuerepr.entries_to_json(r.xrange(key)),
             "send_results": send_results.get(name, []),
         }
-    return {"scan_key": scan.key, "documents": documents, "streams": out_streams}
+    state_key = "esrf:stream:" + doc["state_stream"]["pk"]
+    history = [
+        e["fields"]
+        for e in valuerepr.entries_to_json(r.xrange("_SCAN_HISTORY_"))
+        if e["fields"] == [["key", {"text": scan.key}]]
+    ]
+    return {
+        "scan_key": scan.key,
+        "documents": documents,
+        "streams": out_streams,
+        "state_entries": [e["fields"] for e in valuerepr.entries_to_json(r.xrange(state_key))],
+        "history_entries": history,
+    }
 
 
 def read(job: dict) -> dict:

@@ -23,7 +23,7 @@ sys.path.insert(0, str(HARNESS_DIR))
 from adapters import CoreAdapter  # noqa: E402
 from harness import case_id, load_vectors, run_case  # noqa: E402
 
-CASES = [c for c in load_vectors() if c["kind"] in ("decode", "encode", "malformed")]
+CASES = [c for c in load_vectors() if c["kind"] in ("decode", "encode", "malformed", "lifecycle")]
 
 
 def test_enough_vectors() -> None:
@@ -86,7 +86,13 @@ def test_vectors_regenerate_identically(reference_python, redis_url: str, tmp_pa
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    for name in ("decode.json", "encode.json", "malformed.json", "documents.json"):
+    for name in (
+        "decode.json",
+        "encode.json",
+        "malformed.json",
+        "lifecycle.json",
+        "documents.json",
+    ):
         fresh = json.loads((tmp_path / name).read_text())
         checked_in = json.loads((ROOT / "spec" / "vectors" / name).read_text())
         assert fresh == checked_in, f"{name} differs: regenerate with tools/vectors/generate.py"
