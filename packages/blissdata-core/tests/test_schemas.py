@@ -157,3 +157,41 @@ def test_live_reference_documents_validate(reference_python, redis_url: str) -> 
     for state, doc in out["documents"].items():
         schemas.validate_scan_document(doc)
         assert doc["info"]["bad"] is None, state
+
+
+def _protocol_text() -> str:
+    path = ROOT / "spec" / "PROTOCOL.md"
+    if not path.exists():
+        pytest.skip("not a source checkout")
+    return path.read_text()
+
+
+def test_protocol_text_states_the_constants() -> None:
+    """The literal values written in PROTOCOL.md are the ones the client uses."""
+    import hashlib
+
+    from blissdata_core import protocol
+
+    text = _protocol_text()
+    assert f"**Protocol {protocol.PROTOCOL_VERSION}," in text
+    assert protocol.INDEX_SCHEMA_TEXT in text
+    assert hashlib.sha1(protocol.INDEX_SCHEMA_TEXT.encode()).hexdigest() in text
+    ft_create = " ".join(["FT.CREATE", *protocol.index_create_args()])
+    block = text.split("FT.CREATE esrf:scan:index", 1)[1].split("```", 1)[0]
+    assert " ".join(("FT.CREATE esrf:scan:index" + block).split()) == ft_create
+    for literal in (
+        protocol.PROTOCOL_KEY,
+        protocol.SCAN_HISTORY_KEY,
+        protocol.SEAL_ENTRY_ID,
+        protocol.BEFORE_SEAL_ID,
+        f"MAXLEN ~ {protocol.SCAN_HISTORY_MAXLEN}",
+        f"library `{protocol.SEAL_FUNCTION_LIBRARY}`",
+        f"function `{protocol.SEAL_FUNCTION_NAME}`",
+        f"EXPIRE esrf:scan:<pk> {protocol.DELETION_GRACE_SECONDS}",
+    ):
+        assert literal in text, literal
+
+
+def test_protocol_has_a_revision_history() -> None:
+    text = _protocol_text()
+    assert "document revision" in text and "## Revision history" in text
