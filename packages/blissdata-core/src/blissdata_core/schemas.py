@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -52,13 +53,43 @@ def _check(name: str, obj: Any, what: str) -> None:
         raise ScanValidationError(f"Invalid {what} at {where}: {error.message}")
 
 
+_STREAM_MODEL_REF = "https://blissdata.esrf.fr/spec/protocol-1/scan.schema.json#/$defs/data_stream"
+_ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+_PLACEHOLDER_PK = "00000000000000000000000000"
+_MODEL_CACHE_SIZE = 4096
+_valid_models: dict[str, None] = {}
+
+
+@cache
+def _stream_model_validator() -> Any:
+    return validator("scan").evolve(schema={"$ref": _STREAM_MODEL_REF})
+
+
 def validate_scan_document(doc: Any) -> None:
     """Raise ScanValidationError unless ``doc`` is a protocol 1 scan document.
 
     ``info.h5maps`` is not checked here (see :func:`validate_h5maps`), so that
-    a scan whose file mapping is broken still loads.
+    a scan whose file mapping is broken still loads.  Stream models already
+    seen valid (apart from their pk) are not validated again: a scan of
+    hundreds of alike streams loads fast.
     """
-    _check("scan", doc, "scan document")
+    streams = doc.get("data_streams") if isinstance(doc, dict) else None
+    if not isinstance(streams, dict):
+        _check("scan", doc, "scan document")
+        return
+    _check("scan", {**doc, "data_streams": {}}, "scan document")
+    for model in streams.values():
+        if not isinstance(model, dict) or not _ULID.match(str(model.get("pk", ""))):
+            _check("scan", doc, "scan document")  # reports the precise error
+            continue
+        key = json.dumps({**model, "pk": _PLACEHOLDER_PK}, sort_keys=True)
+        if key in _valid_models:
+            continue
+        if not _stream_model_validator().is_valid(model):
+            _check("scan", doc, "scan document")
+        if len(_valid_models) >= _MODEL_CACHE_SIZE:
+            _valid_models.clear()
+        _valid_models[key] = None
 
 
 def validate_encoding(encoding: Any) -> None:
