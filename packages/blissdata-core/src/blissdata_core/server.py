@@ -485,7 +485,11 @@ class EmbeddedRedis:
     across :meth:`restart`, so clients can reconnect to the same URL.
     ``extra_args`` go to the server command line (``--requirepass``,
     ``--aclfile``, TLS options...); ``username``/``password`` are what this
-    object itself uses to check readiness and to shut the server down.
+    object itself uses to check readiness and to shut the server down (it
+    talks over the unix socket, so TLS-only TCP setups still work).
+    With ``die_with_parent`` (Linux) the server gets SIGTERM when the thread
+    that started it ends, so a killed test run leaves no server behind; turn
+    it off when starting from a short-lived thread.
     """
 
     def __init__(
