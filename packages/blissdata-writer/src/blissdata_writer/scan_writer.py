@@ -17,6 +17,7 @@ from typing import Any
 
 import h5py
 import redis
+
 from blissdata_core import CursorGroup, DataStore, EndOfStream, ScanState
 from blissdata_core.errors import ScanNotFoundError, ServerConnectionError
 
@@ -79,6 +80,7 @@ class ScanWriter:
             scan = self._retry(lambda: self._ds.load_scan(self.key))
             self.status.label = f"{scan.number} {scan.name}"
             scan = self._wait_state(scan, ScanState.PREPARED)
+            scan = self._reload()
             self._open_maps(scan)
             if not self._maps and self._refused:
                 return self._finish(
@@ -88,7 +90,7 @@ class ScanWriter:
                 return self._finish("skipped", "no h5maps: nothing to write")
             self._follow_streams(scan)
             scan = self._wait_state(scan, ScanState.CLOSED)
-            self._finalize(scan)
+            self._finalize(self._reload())
             if self.status.refused:
                 return self._finish(
                     "failed", "refused target(s): " + "; ".join(self.status.refused)
@@ -310,6 +312,15 @@ class ScanWriter:
                 )
                 self._stop.wait(delay)
                 delay = min(MAX_BACKOFF, delay * 2)
+
+    def _reload(self) -> Any:
+        """Load the scan again once a state is reached.
+
+        Loading reads the document, then the state: a scan loaded during a
+        transition can carry the info of the state before. Info only changes
+        at PREPARED and CLOSED, so a load made after reaching one is right.
+        """
+        return self._retry(lambda: self._ds.load_scan(self.key))
 
     def _reload_after(self, exc: BaseException) -> Any:
         self._warn(f"connection lost ({exc}), resuming")

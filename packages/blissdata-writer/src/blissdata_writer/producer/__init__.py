@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+
 from blissdata_core import DataStore, Scan, Stream
 
 from . import lima
@@ -51,14 +52,19 @@ def simulate_scan(
     session: str = "demo",
     frames_per_file: int = 10,
     on_created: Callable[[Scan], None] | None = None,
+    on_prepared: Callable[[Scan], None] | None = None,
 ) -> Scan:
-    """Publish a whole scan (returns when it is CLOSED); ``on_created`` sees it before data flows."""
+    """Publish a whole scan (returns when it is CLOSED).
+
+    ``on_created`` sees the scan right after its creation, ``on_prepared`` once
+    it is PREPARED, before any data is sent.
+    """
     scan, plan, sender = create_scan(
         data_store, kind, npoints, count_time, path, detectors, number, session, frames_per_file
     )
     if on_created is not None:
         on_created(scan)
-    run_scan(scan, plan, sender)
+    run_scan(scan, plan, sender, on_prepared)
     return scan
 
 
@@ -111,9 +117,13 @@ def create_scan(
     return scan, plan, _Sender(plan, streams, saver, entry, start_time)
 
 
-def run_scan(scan: Scan, plan: ScanPlan, sender: _Sender) -> None:
+def run_scan(
+    scan: Scan, plan: ScanPlan, sender: _Sender, on_prepared: Callable[[Scan], None] | None = None
+) -> None:
     """prepare, start, publish every point (paced by count time), stop, close with the final info."""
     scan.prepare()
+    if on_prepared is not None:
+        on_prepared(scan)
     scan.start()
     try:
         sender.send_all(scan)

@@ -1,0 +1,149 @@
+"""Our writer and blisswriter 3.0.0 write the same files for the same scans.
+
+blisswriter (reference venv) follows the database and writes each scan first;
+its file is renamed aside, then our writer writes the same scan from Redis and
+the two files are compared as a reader sees them (see h5compare.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+from h5compare import describe, differences
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from writer_helpers import write_scan
+from writer_strategies import random_scan
+
+from blissdata_core import DataStore, Stream
+from blissdata_writer.producer import simulate_scan
+
+pytestmark = pytest.mark.interop
+
+
+def lima_plugin_available() -> bool:
+    try:
+        from blissdata_core.streams import plugins
+
+        return plugins.load_plugin("lima") is not None
+    except Exception:
+        return False
+
+
+def compare_with_reference(blisswriter, redis_url: str, scan_key: str, files: list[str]) -> None:
+    blisswriter.wait_scan(scan_key, files)
+    for path in files:
+        os.rename(path, path + ".ref.h5")
+    status = write_scan(redis_url, scan_key)
+    assert status.state == "complete", status
+    for path in files:
+        problems = differences(describe(path + ".ref.h5"), describe(path))
+        assert not problems, "\n".join(problems)
+
+
+DETECTOR_SETS = {
+    "counters": ("diode",),
+    "no-lima": ("diode", "mca"),
+    "all": ("diode", "mca", "lima"),
+}
+
+
+@pytest.mark.parametrize("detectors", list(DETECTOR_SETS))
+@pytest.mark.parametrize("kind", ["ct", "ascan", "timescan", "mesh"])
+def test_simulated_scan_matches_blisswriter(blisswriter, redis_url, tmp_path, kind, detectors):
+    if "lima" in DETECTOR_SETS[detectors] and not lima_plugin_available():
+        pytest.skip("blissdata_core has no lima plugin yet")
+    path = str(tmp_path / "data" / "sample.h5")
+    scan = simulate_scan(
+        DataStore(redis_url), kind, npoints=5, count_time=0, path=path,
+        detectors=DETECTOR_SETS[detectors], frames_per_file=3,
+        on_prepared=lambda scan: blisswriter.wait_started(scan.key),
+    )  # fmt: skip
+    compare_with_reference(blisswriter, redis_url, scan.key, [path])
+
+
+def test_two_scans_in_one_file_match_blisswriter(blisswriter, redis_url, tmp_path):
+    path = str(tmp_path / "sample.h5")
+    ds = DataStore(redis_url)
+    started = {"on_prepared": lambda scan: blisswriter.wait_started(scan.key)}
+    first = simulate_scan(
+        ds, "ascan", npoints=4, count_time=0, path=path, detectors=("diode",), **started
+    )
+    blisswriter.wait_scan(first.key, [path])
+    second = simulate_scan(
+        ds, "timescan", npoints=3, count_time=0, path=path, detectors=("diode",), **started
+    )
+    blisswriter.wait_scan(second.key, [path])
+    os.rename(path, path + ".ref.h5")
+    for scan in (first, second):
+        assert write_scan(redis_url, scan.key).state == "complete"
+    assert not differences(describe(path + ".ref.h5"), describe(path))
+
+
+@settings(
+    max_examples=int(os.environ.get("WRITER_INTEROP_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(spec=random_scan(), data=st.data())
+def test_random_h5maps_match_blisswriter(blisswriter, redis_url, tmp_path, spec, data):
+    """Random item trees (every value and item type blisswriter supports) and streams."""
+    workdir = tmp_path / f"ex{len(os.listdir(tmp_path))}"
+    workdir.mkdir()
+    path = str(workdir / "random.h5")
+    ds = DataStore(redis_url)
+    number = len(os.listdir(tmp_path))
+    entry = f"{number}.1"
+    # h5maps at creation: blisswriter loads scans non-atomically (document, then
+    # state) and skips a scan whose document it read before the map was set
+    scan = ds.create_scan(
+        {"name": "random", "number": number, "data_policy": "no_policy", "path": path},
+        info={"h5maps": {path: spec.map_at_prepare(entry)}},
+    )
+    streams = {}
+    for name, (dtype, shape, _) in spec.streams.items():
+        streams[name] = scan.create_stream(Stream.make_definition(name, dtype, shape))
+    scan.prepare()
+    blisswriter.wait_started(scan.key)
+    scan.start()
+    for name, (_, _, batches) in spec.streams.items():
+        for batch in batches:
+            streams[name].send(batch)
+    scan.stop()
+    scan.info["h5maps"] = {path: spec.map_at_close(entry)}
+    scan.close()
+    try:
+        compare_with_reference(blisswriter, redis_url, scan.key, [path])
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_float_free_dimension_padding(blisswriter, redis_url, tmp_path):
+    """Points of a stream with a free dimension are padded (NaN for floats) like blisswriter does."""
+    path = str(tmp_path / "ragged.h5")
+    ds = DataStore(redis_url)
+    h5map = {
+        "type": "group",
+        "children": {
+            "1.1": {"type": "group", "children": {"r": {"type": "stream", "stream": "ragged"}}}
+        },
+    }
+    scan = ds.create_scan(
+        {"name": "ragged", "number": 1, "data_policy": "no_policy", "path": path},
+        info={"h5maps": {path: h5map}},
+    )
+    stream = scan.create_stream(Stream.make_definition("ragged", "float32", (-1,)))
+    scan.prepare()
+    blisswriter.wait_started(scan.key)
+    scan.start()
+    for n in (2, 5, 1, 3):
+        stream.send(np.arange(n, dtype=np.float32))
+    scan.close()
+    compare_with_reference(blisswriter, redis_url, scan.key, [path])
