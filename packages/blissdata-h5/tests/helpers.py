@@ -7,6 +7,7 @@ from typing import Any
 
 import h5py
 import numpy as np
+
 from blissdata_core import DataStore, Stream
 
 

@@ -1,7 +1,8 @@
-import blissdata_h5
 import numpy as np
 import pytest
 from helpers import entry_map, make_scan, send, tmp_h5
+
+import blissdata_h5
 
 
 def test_live_scan_reads_like_h5py(data_store, tmp_path):

@@ -122,7 +122,11 @@ def _decode_compound(item: dict, where: str) -> np.ndarray:
         raise H5MapError(where, "compound column names must be unique")
     if len({a.shape for a in arrays}) != 1:
         raise H5MapError(where, "compound columns have different shapes")
-    return np.rec.fromarrays(arrays, names=names).view(np.ndarray)
+    # a plain structured dtype (not numpy.record) keeps h5py's np.void scalars
+    out = np.empty(arrays[0].shape, dtype=[(n, a.dtype) for n, a in zip(names, arrays)])
+    for name, array in zip(names, arrays):
+        out[name] = array
+    return out
 
 
 def as_attribute(array: np.ndarray) -> Any:

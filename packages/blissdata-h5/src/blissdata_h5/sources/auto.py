@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
+
 from blissdata_core.errors import IndexNoMoreThereError, ScanNotFoundError
 
 from ..errors import FileSourceError

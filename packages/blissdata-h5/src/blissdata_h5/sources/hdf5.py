@@ -43,7 +43,13 @@ class Hdf5Source(Source):
         return self._h5
 
     def _open_once(self) -> h5py.File:
-        return h5py.File(self.filename, "r", locking=False)
+        try:
+            return h5py.File(self.filename, "r", locking=False)
+        except OSError as exc:
+            # the process already has it open with locking: HDF5 wants the same flags
+            if "locking flag" not in str(exc):
+                raise
+            return h5py.File(self.filename, "r")
 
     def reopen(self) -> None:
         """Forget the open handle: the next access sees what the writer added since."""

@@ -1,0 +1,73 @@
+"""Deep comparison of a blissdata_h5 tree with h5py's view of a file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import h5py
+import numpy as np
+
+import blissdata_h5
+
+#: Root attributes a writer stamps on its own files (not in any h5maps).
+WRITER_ROOT_ATTRS = {"HDF5_Version", "h5py_version", "file_time", "file_update_time", "creator"}
+
+
+def assert_same_value(ours: Any, theirs: Any, where: str) -> None:
+    assert type(ours) is type(theirs), f"{where}: {type(ours)} != {type(theirs)}"
+    if isinstance(theirs, np.ndarray | np.generic):
+        assert ours.dtype == theirs.dtype, f"{where}: dtype {ours.dtype} != {theirs.dtype}"
+        assert np.shape(ours) == np.shape(theirs), f"{where}: shape"
+        if theirs.dtype.kind in "fc":
+            assert np.array_equal(ours, theirs, equal_nan=True), f"{where}: {ours!r} != {theirs!r}"
+        elif theirs.dtype.fields is not None:
+            assert repr(ours.tolist()) == repr(theirs.tolist()), f"{where}: {ours!r} != {theirs!r}"
+        else:
+            assert np.array_equal(ours, theirs), f"{where}: {ours!r} != {theirs!r}"
+    else:
+        assert ours == theirs, f"{where}: {ours!r} != {theirs!r}"
+
+
+def assert_same_attrs(ours: Any, theirs: Any, where: str, skip: set[str] = frozenset()) -> None:
+    their_keys = [k for k in theirs.keys() if k not in skip]
+    assert sorted(ours.keys()) == sorted(their_keys), f"{where}: attribute names"
+    for key in their_keys:
+        assert_same_value(ours[key], theirs[key], f"{where}@{key}")
+
+
+def assert_same_tree(ours: blissdata_h5.File, theirs: h5py.File) -> None:
+    assert_same_attrs(ours.attrs, theirs.attrs, "/", WRITER_ROOT_ATTRS)
+    their_names: list[str] = []
+    theirs.visit(their_names.append)
+    our_names: list[str] = []
+    ours.visit(our_names.append)
+    assert our_names == their_names
+    for name in their_names:
+        obj = theirs[name]
+        mine = ours[name]
+        assert list(mine.keys() if hasattr(mine, "keys") else []) == list(
+            obj.keys() if isinstance(obj, h5py.Group) else []
+        ), name
+        assert_same_attrs(mine.attrs, obj.attrs, name)
+        if isinstance(obj, h5py.Dataset):
+            assert isinstance(mine, blissdata_h5.Dataset), name
+            assert mine.dtype == obj.dtype, f"{name}: {mine.dtype} != {obj.dtype}"
+            assert mine.shape == obj.shape, name
+            assert_same_value(mine[()], obj[()], name)
+            if obj.shape and obj.shape[0]:
+                assert_same_value(mine[0], obj[0], f"{name}[0]")
+                assert_same_value(mine[-1], obj[-1], f"{name}[-1]")
+        else:
+            assert isinstance(mine, blissdata_h5.Group), name
+    # soft links are followed the same way
+    links: list[str] = []
+
+    def collect(name: str) -> None:
+        if isinstance(theirs.get(name, getlink=True), h5py.SoftLink):
+            links.append(name)
+
+    theirs.visit_links(collect)
+    for name in links:
+        assert (name in ours) == (name in theirs), name
+        if name in theirs and isinstance(theirs[name], h5py.Dataset):
+            assert_same_value(ours[name][()], theirs[name][()], name)
