@@ -332,7 +332,7 @@ SCAN_BROKEN: list[tuple[str, str, Callable[[dict], dict]]] = [
         _set(lambda d: _stream(d)["encoding"].update({"shape": [2.5]})),
     ),
     (
-        "numeric-dtype-kind-U",
+        "numeric-dtype-kind-unicode",
         "numeric encoding with a string dtype",
         _set(lambda d: _stream(d)["encoding"].update({"dtype_str": "<U8"})),
     ),
@@ -363,7 +363,7 @@ ENCODING_BROKEN = [
     ("no-type", {"dtype_str": "<f8", "shape": []}),
     ("numeric-no-dtype", {"type": "numeric", "shape": []}),
     ("numeric-shape-string", {"type": "numeric", "dtype_str": "<f8", "shape": "3"}),
-    ("numeric-dtype-O", {"type": "numeric", "dtype_str": "|O", "shape": []}),
+    ("numeric-dtype-object", {"type": "numeric", "dtype_str": "|O", "shape": []}),
     ("numeric-dtype-bool-bad-order", {"type": "numeric", "dtype_str": "<b1x", "shape": []}),
     ("type-number", {"type": 1}),
 ]

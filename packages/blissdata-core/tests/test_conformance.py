@@ -96,3 +96,22 @@ def test_vectors_regenerate_identically(reference_python, redis_url: str, tmp_pa
         fresh = json.loads((tmp_path / name).read_text())
         checked_in = json.loads((ROOT / "spec" / "vectors" / name).read_text())
         assert fresh == checked_in, f"{name} differs: regenerate with tools/vectors/generate.py"
+
+
+def test_vector_files_follow_their_format() -> None:
+    """Every vector file validates against spec/vectors/format.schema.json; names are unique."""
+    import json
+
+    from harness import VECTOR_FILES, vectors_dir
+    from jsonschema import Draft202012Validator
+
+    directory = vectors_dir()
+    validator = Draft202012Validator(json.loads((directory / "format.schema.json").read_text()))
+    seen = set()
+    for name in VECTOR_FILES:
+        doc = json.loads((directory / name).read_text())
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
+        assert not errors, (name, errors[:3])
+        for case in doc["cases"]:
+            assert (case["kind"], case["name"]) not in seen, case["name"]
+            seen.add((case["kind"], case["name"]))
