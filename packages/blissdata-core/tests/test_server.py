@@ -272,3 +272,33 @@ def test_nothing_found_names_every_way_out(tmp_path: Path, monkeypatch: pytest.M
     assert "no RedisJSON/RediSearch modules" in message
     for remedy in ("blissdata-core[server]", "BLISSDATA_REDIS_SERVER", "BLISSDATA_REDIS_URL"):
         assert remedy in message
+
+
+def test_deb_unpacked_without_dpkg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback .deb reader (ar + tar) for systems without dpkg."""
+    import io
+    import tarfile
+
+    from blissdata_core import server as server_module
+
+    payload = io.BytesIO()
+    with tarfile.open(fileobj=payload, mode="w:xz") as tar:
+        content = b"fake library"
+        member = tarfile.TarInfo("./usr/lib/x86_64-linux-gnu/libssl.so.1.1")
+        member.size = len(content)
+        tar.addfile(member, io.BytesIO(content))
+
+    def ar_member(name: str, body: bytes) -> bytes:
+        header = f"{name + '/':<16}{0:<12}{0:<6}{0:<6}{'100644':<8}{len(body):<10}`\n"
+        return header.encode() + body + (b"\n" if len(body) % 2 else b"")
+
+    deb = tmp_path / "libssl1.1_test_amd64.deb"
+    deb.write_bytes(
+        b"!<arch>\n"
+        + ar_member("debian-binary", b"2.0\n")
+        + ar_member("control.tar.xz", b"x")
+        + ar_member("data.tar.xz", payload.getvalue())
+    )
+    monkeypatch.setattr(server_module.shutil, "which", lambda name: None)
+    server_module._extract_deb(deb, tmp_path / "root")
+    assert (tmp_path / "root/usr/lib/x86_64-linux-gnu/libssl.so.1.1").read_bytes() == content
