@@ -16,3 +16,20 @@ def blisswriter(reference_python: Path, redis_url: str, tmp_path: Path) -> Itera
         yield writer
     finally:
         writer.stop()
+
+
+@pytest.fixture
+def writer_service(redis_url: str) -> Iterator:
+    """``start(roots=None) -> ServiceThread``; every service started is stopped after the test."""
+    from writer_helpers import ServiceThread
+
+    started = []
+
+    def start(roots=None):
+        service = ServiceThread(redis_url, roots)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -22,6 +23,16 @@ from blissdata_core import DataStore, Stream
 from blissdata_writer.producer import simulate_scan
 
 pytestmark = pytest.mark.interop
+
+#: blisswriter loads a scan non-atomically (document, then state): loaded during
+#: prepare(), it sees PREPARED with the document of CREATED (no streams yet) and
+#: fails. Giving it time to load the scan before prepare() avoids that race of
+#: the reference (ours reloads the scan once PREPARED).
+REFERENCE_LOAD_DELAY = 0.5
+
+
+def let_reference_load(_scan=None) -> None:
+    time.sleep(REFERENCE_LOAD_DELAY)
 
 
 def lima_plugin_available() -> bool:
@@ -60,7 +71,7 @@ def test_simulated_scan_matches_blisswriter(blisswriter, redis_url, tmp_path, ki
     scan = simulate_scan(
         DataStore(redis_url), kind, npoints=5, count_time=0, path=path,
         detectors=DETECTOR_SETS[detectors], frames_per_file=3,
-        on_prepared=lambda scan: blisswriter.wait_started(scan.key),
+        on_created=let_reference_load, on_prepared=lambda scan: blisswriter.wait_started(scan.key),
     )  # fmt: skip
     compare_with_reference(blisswriter, redis_url, scan.key, [path])
 
@@ -68,7 +79,10 @@ def test_simulated_scan_matches_blisswriter(blisswriter, redis_url, tmp_path, ki
 def test_two_scans_in_one_file_match_blisswriter(blisswriter, redis_url, tmp_path):
     path = str(tmp_path / "sample.h5")
     ds = DataStore(redis_url)
-    started = {"on_prepared": lambda scan: blisswriter.wait_started(scan.key)}
+    started = {
+        "on_created": let_reference_load,
+        "on_prepared": lambda scan: blisswriter.wait_started(scan.key),
+    }
     first = simulate_scan(
         ds, "ascan", npoints=4, count_time=0, path=path, detectors=("diode",), **started
     )
@@ -110,6 +124,7 @@ def test_random_h5maps_match_blisswriter(blisswriter, redis_url, tmp_path, spec,
     streams = {}
     for name, (dtype, shape, _) in spec.streams.items():
         streams[name] = scan.create_stream(Stream.make_definition(name, dtype, shape))
+    let_reference_load()
     scan.prepare()
     blisswriter.wait_started(scan.key)
     scan.start()
@@ -140,6 +155,7 @@ def test_float_free_dimension_padding(blisswriter, redis_url, tmp_path):
         info={"h5maps": {path: h5map}},
     )
     stream = scan.create_stream(Stream.make_definition("ragged", "float32", (-1,)))
+    let_reference_load()
     scan.prepare()
     blisswriter.wait_started(scan.key)
     scan.start()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -106,3 +108,39 @@ def write_scan(redis_url: str, scan_key: str, roots: list[str] | None = None) ->
         close = getattr(data_store, "close", None)
         if close:
             close()
+
+
+def wait_status(
+    redis_url: str, scan_key: str, states=("complete", "failed", "skipped"), timeout: float = 60.0
+) -> dict:
+    """Poll the scan's writing status until it reaches one of ``states`` (timeout only as a guard)."""
+    board = StatusBoard(redis_url)
+    deadline = time.monotonic() + timeout
+    while True:
+        status = board.read(scan_key)
+        if status is not None and status["state"] in states:
+            return status
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{scan_key}: status {status} never reached {states}")
+        time.sleep(0.05)
+
+
+class ServiceThread:
+    """A WritingService running in a thread of the test process."""
+
+    def __init__(self, redis_url: str, roots: list[str] | None = None):
+        from blissdata_writer.service import WritingService
+
+        self.service = WritingService(redis_url, roots=roots)
+        self.thread = threading.Thread(target=self.service.run, daemon=True)
+        self.thread.start()
+        assert self.service.ready.wait(60), "service did not start"
+
+    def stop(self) -> None:
+        self.service.stop()
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "service did not stop"
+
+
+def writer_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "blissdata_writer.cli", *args]

@@ -348,13 +348,10 @@ def describe_error(exc: BaseException) -> str:
         return str(exc)
     code = getattr(exc, "errno", None)
     text = str(exc)
-    if (
-        code == errno.ENOSPC
-        or "No space left" in text
-        or "file write failed" in text
-        and "errno = 28" in text
-    ):
+    if code == errno.ENOSPC or "No space left" in text or "errno = 28" in text:
         return f"disk full: {text}"
+    if code == errno.EROFS or "Read-only file system" in text:
+        return f"permission denied (read-only file system): {text}"
     if (
         code in (errno.EACCES, errno.EPERM)
         or isinstance(exc, PermissionError)

@@ -36,6 +36,8 @@ class WritingService:
         self._workers: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self._delay = 0.2  # backoff while Redis is unreachable
+        #: set once the service follows the scan history (scans created after are seen)
+        self.ready = threading.Event()
 
     # --- control --------------------------------------------------------------
 
@@ -81,6 +83,7 @@ class WritingService:
                 _logger.info(
                     "listening to %s (roots: %s)", self.redis_url, ", ".join(self.roots or ["any"])
                 )
+                self.ready.set()
                 return since
             except CONNECTION_ERRORS as exc:
                 if self.stop_event.is_set():

@@ -1,0 +1,316 @@
+"""The writing service: allow-list, concurrency, existing entries, status, faults, restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+
+import h5py
+import pytest
+import redis
+from h5compare import describe, differences
+from writer_helpers import wait_status, write_scan, writer_command
+
+from blissdata_core import DataStore
+from blissdata_writer.producer import simulate_scan
+from blissdata_writer.status import STATUS_PREFIX
+
+
+def _simulate(
+    redis_url, path, kind="ascan", npoints=5, count_time=0.0, detectors=("diode", "mca"), **kw
+):
+    return simulate_scan(
+        DataStore(redis_url),
+        kind,
+        npoints=npoints,
+        count_time=count_time,
+        path=str(path),
+        detectors=detectors,
+        **kw,
+    )
+
+
+# --- --root -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["outside", "dotdot", "symlink", "relative"])
+def test_root_refusals(redis_url, tmp_path, how):
+    root = tmp_path / "root"
+    outside = tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    target = {
+        "outside": outside / "s.h5",
+        "dotdot": root / ".." / "outside" / "s.h5",
+        "symlink": root / "link" / "s.h5",
+        "relative": "relative/s.h5",
+    }[how]
+    (root / "link").symlink_to(outside)
+    ds = DataStore(redis_url)
+    scan = ds.create_scan(
+        {"name": "refused", "number": 1, "data_policy": "no_policy", "path": str(target)},
+        info={"h5maps": {str(target): {"type": "group", "children": {"1.1": {"type": "group"}}}}},
+    )
+    scan.prepare()
+    scan.close()
+    status = write_scan(redis_url, scan.key, roots=[str(root)])
+    assert status.state == "failed"
+    assert status.refused and "refused" in status.message
+    assert not (outside / "s.h5").exists()
+    assert not os.path.exists(os.path.join(str(tmp_path), "relative"))
+    published = json.loads(redis.Redis.from_url(redis_url).get(STATUS_PREFIX + scan.key))
+    assert published["state"] == "failed" and published["refused"]
+
+
+def test_root_allows_inside(redis_url, tmp_path):
+    scan = _simulate(redis_url, tmp_path / "root" / "sub" / "s.h5", detectors=("diode",))
+    assert write_scan(redis_url, scan.key, roots=[str(tmp_path / "root")]).state == "complete"
+
+
+# --- files shared by scans ---------------------------------------------------------
+
+
+def test_entries_appended_and_existing_entry_is_an_error(redis_url, tmp_path, writer_service):
+    writer_service()
+    path = tmp_path / "shared.h5"
+    first = _simulate(redis_url, path, number=1)
+    second = _simulate(redis_url, path, number=2, kind="timescan")
+    again = _simulate(redis_url, path, number=1, kind="ct")  # entry 1.1 exists
+    third = _simulate(redis_url, path, number=3, kind="ct")
+    assert wait_status(redis_url, first.key)["state"] == "complete"
+    assert wait_status(redis_url, second.key)["state"] == "complete"
+    failed = wait_status(redis_url, again.key)
+    assert (
+        failed["state"] == "failed" and "1.1" in failed["message"] and "exist" in failed["message"]
+    )
+    assert wait_status(redis_url, third.key)["state"] == "complete"  # the service went on
+    with h5py.File(path, "r") as f:
+        assert list(f) == ["1.1", "2.1", "3.1"]
+        assert f["1.1/title"][()].decode().startswith("ascan")
+
+
+def test_concurrent_scans(redis_url, tmp_path, writer_service):
+    writer_service()
+    keys = []
+
+    def one(i):
+        kind = ["ascan", "timescan", "mesh", "ct"][i % 4]
+        scan = _simulate(redis_url, tmp_path / f"s{i}.h5", kind=kind, npoints=6, count_time=0.01)
+        keys.append((scan.key, tmp_path / f"s{i}.h5"))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(keys) == 6
+    for key, path in keys:
+        status = wait_status(redis_url, key)
+        assert status["state"] == "complete", status
+        assert status["points"] > 0
+        assert status["files"] == [str(path)]
+
+
+def test_status_progress_is_published(redis_url, tmp_path, writer_service):
+    writer_service()
+    seen = []
+    scan = _simulate(
+        redis_url, tmp_path / "p.h5", npoints=20, count_time=0.02,
+        on_prepared=lambda s: seen.append(s.key),
+    )  # fmt: skip
+    status = wait_status(redis_url, scan.key)
+    assert status["state"] == "complete"
+    assert status["points"] == sum(status["datasets"].values())
+    assert all(n == 20 for n in status["datasets"].values())
+
+
+# --- faults -----------------------------------------------------------------------
+
+
+def _tmpfs(path, size: str, options: str = "") -> None:
+    path.mkdir()
+    opts = f"size={size}" + (f",{options}" if options else "")
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount = tmp_path / "small"
+    _tmpfs(mount, "1M")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture
+def readonly_disk(tmp_path):
+    mount = tmp_path / "ro"
+    _tmpfs(mount, "1M", "ro")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.filterwarnings(
+    "ignore::pytest.PytestUnraisableExceptionWarning"
+)  # h5py closing on a full disk
+def test_disk_full_fails_that_scan_only(redis_url, tmp_path, small_disk, writer_service):
+    writer_service()
+    # 400 spectra of 1024 uint32 = 1.6 MB > 1 MiB
+    full = _simulate(redis_url, small_disk / "full.h5", npoints=400, count_time=0.0)
+    fine = _simulate(redis_url, tmp_path / "fine.h5", npoints=5)
+    status = wait_status(redis_url, full.key)
+    assert status["state"] == "failed"
+    assert "disk full" in status["message"], status["message"]
+    assert wait_status(redis_url, fine.key)["state"] == "complete"
+
+
+def test_unwritable_target_fails_that_scan_only(redis_url, tmp_path, readonly_disk, writer_service):
+    writer_service()
+    bad = _simulate(redis_url, readonly_disk / "sub" / "s.h5")
+    fine = _simulate(redis_url, tmp_path / "fine.h5")
+    status = wait_status(redis_url, bad.key)
+    assert status["state"] == "failed"
+    assert "permission denied" in status["message"], status["message"]
+    assert wait_status(redis_url, fine.key)["state"] == "complete"
+
+
+def test_connections_killed_mid_scan(redis_url, tmp_path, writer_service):
+    """Killed Redis connections: the worker reconnects, no point lost or written twice."""
+    writer_service()
+    path = tmp_path / "k.h5"
+    client = redis.Redis.from_url(redis_url)
+    stop = threading.Event()
+
+    killed = []
+
+    def killer():
+        # readers block in XREAD; the producer never does: kill the readers only
+        while not stop.wait(0.15):
+            for line in client.execute_command("CLIENT", "LIST").decode().splitlines():
+                fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+                if fields.get("cmd") == "xread":
+                    client.execute_command("CLIENT", "KILL", "ID", fields["id"])
+                    killed.append(fields["id"])
+
+    scan_box = []
+
+    def start_killing(scan):
+        scan_box.append(scan)
+        threading.Thread(target=killer, daemon=True).start()
+
+    try:
+        scan = _simulate(redis_url, path, npoints=30, count_time=0.02, on_prepared=start_killing)
+    finally:
+        stop.set()
+    assert killed
+    status = wait_status(redis_url, scan.key)
+    assert status["state"] == "complete", status
+    os.rename(path, str(path) + ".live.h5")
+    assert write_scan(redis_url, scan.key).state == "complete"
+    assert not differences(describe(str(path) + ".live.h5"), describe(str(path)))
+
+
+# --- the service process ------------------------------------------------------------
+
+
+def _start_writer(redis_url, log_path):
+    log = open(log_path, "a")  # noqa: SIM115
+    proc = subprocess.Popen(
+        writer_command("run", redis_url, "--no-progress"), stdout=log, stderr=subprocess.STDOUT
+    )
+    return proc, log
+
+
+def _wait_listening(proc, log_path, count: int):
+    import time
+
+    deadline = time.monotonic() + 60
+    while log_path.read_text().count("listening to") < count:
+        assert proc.poll() is None, log_path.read_text()
+        assert time.monotonic() < deadline, log_path.read_text()
+        time.sleep(0.05)
+
+
+def test_restart_mid_scan_gives_the_same_file(redis_url, tmp_path):
+    """Writer killed (SIGKILL) mid-scan and restarted: same file as an uninterrupted write."""
+    log_path = tmp_path / "writer.log"
+    proc, log = _start_writer(redis_url, log_path)
+    path = tmp_path / "r.h5"
+    try:
+        _wait_listening(proc, log_path, 1)
+        killed = threading.Event()
+
+        def kill_when_writing(scan):
+            def watch():
+                wait_status(redis_url, scan.key, states=("writing",))
+                board = redis.Redis.from_url(redis_url)
+                while True:  # some points are in the file
+                    doc = json.loads(board.get(STATUS_PREFIX + scan.key))
+                    if doc["points"] > 0:
+                        break
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                killed.set()
+
+            threading.Thread(target=watch, daemon=True).start()
+
+        holder = {}
+
+        def produce():
+            holder["scan"] = _simulate(
+                redis_url, path, npoints=40, count_time=0.02, on_prepared=kill_when_writing
+            )
+
+        producer = threading.Thread(target=produce)
+        producer.start()
+        assert killed.wait(60)
+        proc, log2 = _start_writer(redis_url, log_path)
+        producer.join()
+        scan = holder["scan"]
+        status = wait_status(redis_url, scan.key)
+        assert status["state"] == "complete", status
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        log2.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    os.rename(path, str(path) + ".restarted.h5")
+    assert write_scan(redis_url, scan.key).state == "complete"
+    assert not differences(describe(str(path) + ".restarted.h5"), describe(str(path)))
+
+
+def test_sigterm_exits_cleanly_and_leaves_a_readable_file(redis_url, tmp_path):
+    log_path = tmp_path / "writer.log"
+    proc, log = _start_writer(redis_url, log_path)
+    path = tmp_path / "t.h5"
+    try:
+        _wait_listening(proc, log_path, 1)
+        done = threading.Event()
+
+        def terminate(scan):
+            def watch():
+                wait_status(redis_url, scan.key, states=("writing",))
+                proc.send_signal(signal.SIGTERM)
+                done.set()
+
+            threading.Thread(target=watch, daemon=True).start()
+
+        scan = _simulate(redis_url, path, npoints=30, count_time=0.02, on_prepared=terminate)
+        assert done.wait(30)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    status = wait_status(redis_url, scan.key, states=("interrupted",))
+    assert status["state"] == "interrupted"
+    with h5py.File(path, "r") as f:  # consistent file, entry there
+        assert f"{scan.number}.1" in f
