@@ -1,0 +1,355 @@
+"""The ``lima`` plugin: 2D detector frames saved in HDF5 files, published by reference.
+
+The Redis stream holds status events only (see :mod:`._lima_format`); the
+high-level stream turns them into frames: ``len(stream)`` is the number of
+frames acquired, ``stream[i]`` and cursor views read frames from the files the
+detector saved.  Frames kept only in the detector server's memory (Lima over
+Tango) are not read by this client: asking for one raises
+:class:`~blissdata_core.errors.ExternalDataError`.
+
+Producers use :meth:`LimaStream.make_definition` and
+:meth:`LimaStream.send_status`; the result is read by the blissdata 2.x client
+as well.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ...encoding import JsonEncoder
+from ...errors import (
+    EmptyViewException,
+    ExternalDataError,
+    IndexNotYetThereError,
+    IndexWontBeThereError,
+    MalformedEntryError,
+)
+from ..cursor import BaseView, EventRange
+from ..definition import StreamDefinition
+from ..event_stream import EventStream
+from ..stream import BaseStream
+from ._hdf5 import open_dataset, read_rows
+from ._lima_format import (
+    FrameReference,
+    LimaLayout,
+    LimaProgress,
+    make_status,
+)
+
+PLUGIN_NAME = "lima"
+LEGACY_FORMAT = "lima_v1"
+
+
+class LimaView(BaseView):
+    """Frames ``index .. index + len - 1`` that a cursor saw acquired."""
+
+    def __init__(self, stream: LimaStream, start: int, stop: int):
+        self._stream = stream
+        self._range = range(start, stop)
+
+    @property
+    def index(self) -> int:
+        return self._range.start
+
+    def __len__(self) -> int:
+        return len(self._range)
+
+    def __iter__(self):
+        for i in self._range:
+            yield self._stream[i]
+
+    def get_data(self, start: int | None = None, stop: int | None = None) -> np.ndarray:
+        wanted = self._range[start:stop]
+        return self._stream[wanted.start : wanted.stop]
+
+    def get_references(
+        self, start: int | None = None, stop: int | None = None
+    ) -> list[FrameReference]:
+        wanted = self._range[start:stop]
+        return self._stream.get_references(slice(wanted.start, wanted.stop))
+
+    def __repr__(self) -> str:
+        return f"LimaView(index={self.index}, len={len(self)})"
+
+
+class LimaStream(BaseStream):
+    """Frames of a lima detector, read from the files it saved."""
+
+    #: How long ``stream[i]`` waits for a frame acquired but not yet in a
+    #: finished file (seconds; None waits until the stream is sealed).
+    file_wait_timeout: float | None = None
+
+    def __init__(self, event_stream: EventStream):
+        super().__init__(event_stream)
+        if event_stream.encoding.get("type") != "json":
+            raise ValueError(
+                f"Stream {self.name!r}: the lima plugin needs a JSON encoding, "
+                f"not {event_stream.encoding.get('type')!r}"
+            )
+        self._layout = LimaLayout.from_info(self.info.get("lima_info"))
+        self._dtype = np.dtype(self.info["dtype"])
+        self._shape = tuple(int(n) for n in self.info["shape"])
+        self._progress = LimaProgress()
+        self._seen_end = 0  # entries read so far (the next status has this index)
+        self._last_only_asked: bool | None = None
+
+    # -- producer side ----------------------------------------------------------------
+    @staticmethod
+    def make_definition(  # type: ignore[override]
+        name: str,
+        dtype: Any,
+        shape: Sequence[int],
+        server_url: str,
+        buffer_max_number: int,
+        frames_per_acquisition: int,
+        acquisition_offset: int,
+        saving: dict[str, Any] | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> StreamDefinition:
+        """Definition of a lima stream (same arguments as the blissdata 2.x client).
+
+        ``saving`` (when frames are saved) has the keys ``file_path`` (a
+        %-pattern taking the file number), ``data_path``, ``file_format``
+        (e.g. ``"HDF5"``), ``file_offset`` and ``frames_per_file``.
+        """
+        info = copy.deepcopy(dict(info or {}))
+        info["format"] = LEGACY_FORMAT  # what blissdata < 2 readers look for
+        info["plugin"] = PLUGIN_NAME
+        info["dtype"] = np.dtype(dtype).name
+        info["shape"] = [int(n) for n in shape]
+        info["lima_info"] = LimaLayout.make_info(
+            server_url, buffer_max_number, frames_per_acquisition, acquisition_offset, saving
+        )
+        return StreamDefinition(name, info, JsonEncoder())
+
+    def send_status(self, last_index: int, last_index_saved: int = -1) -> None:
+        """Tell readers that frames up to ``last_index`` were acquired, and up to
+        ``last_index_saved`` saved.  Indexes count from 0 over the whole scan."""
+        self._event_stream.send(make_status(last_index, last_index_saved))
+
+    def send(self, data: Any) -> None:
+        """Publish a status event (a dict with ``last_index``/``last_index_saved``)."""
+        if not isinstance(data, dict):
+            raise TypeError(
+                f"A lima stream publishes status dicts (see send_status), not {type(data).__name__}"
+            )
+        self._event_stream.send(
+            make_status(data.get("last_index", -1), data.get("last_index_saved", -1))
+        )
+
+    # -- description -------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return "array"
+
+    @property
+    def plugin(self) -> str:
+        return PLUGIN_NAME
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def layout(self) -> LimaLayout:
+        return self._layout
+
+    @property
+    def is_saved(self) -> bool:
+        """Whether the detector saves frames into files (else they are only live)."""
+        return self._layout.saved
+
+    @property
+    def last_index_saved(self) -> int:
+        self._refresh()
+        return self._progress.last_index_saved
+
+    # -- status ---------------------------------------------------------------------------
+    def _apply(self, entries: list[Any]) -> None:
+        data = [e for e in entries if not e.is_seal]
+        sealed = any(e.is_seal for e in entries)
+        for entry in entries:
+            self._event_stream.note_seal(entry)
+        status = None
+        if data:
+            status = self._event_stream.decode(data[-1:])[-1]
+            self._seen_end = max(self._seen_end, data[-1].end)
+        try:
+            self._progress.update(status, sealed)
+        except ValueError as exc:
+            raise MalformedEntryError(str(exc), self.name) from None
+
+    def _refresh(self) -> None:
+        """Read the newest status (one round trip), unless the stream is known sealed."""
+        if self._progress.sealed:
+            return
+        self._apply(self._event_stream.revrange(count=2))
+
+    def _wait_status(self, timeout: float | None) -> bool:
+        """Block until a status event newer than what we saw arrives."""
+        block_s = 0.0 if timeout is None else max(timeout, 0.001)
+        raw = self._event_stream._conn.blocking_call(
+            block_s, "XREAD", "BLOCK", int(block_s * 1000), "STREAMS",
+            self._event_stream.key, self._seen_end,
+        )  # fmt: skip
+        if not raw:
+            return False
+        self._apply(self._event_stream._parse(raw[0][1]))
+        return True
+
+    def __len__(self) -> int:
+        self._refresh()
+        return self._progress.length
+
+    # -- frames ------------------------------------------------------------------------------
+    def _check_index(self, index: int) -> int:
+        length = self._progress.length
+        if index < 0:
+            index += length
+            if index < 0:
+                raise IndexError(f"frame index out of range ({length} frames)")
+        if index >= length:
+            self._refresh()
+            if index >= self._progress.length:
+                if self._progress.sealed:
+                    raise IndexWontBeThereError(
+                        f"Stream {self.name!r} is sealed with {self._progress.length} frames, "
+                        f"there will be no frame {index}"
+                    )
+                raise IndexNotYetThereError(f"Frame {index} of {self.name!r} not yet acquired")
+        return index
+
+    def _wait_readable(self, last: int) -> None:
+        """Make sure frames up to ``last`` are in finished files, waiting for them if needed."""
+        if not self._layout.saved:
+            raise ExternalDataError(
+                f"Frame {last} of {self.name!r} is not saved in a file: it is only available "
+                f"from the Lima server {self._layout.server_url!r}, which this client does not read"
+            )
+        deadline = (
+            None if self.file_wait_timeout is None else time.monotonic() + self.file_wait_timeout
+        )
+        while True:
+            progress = self._progress
+            closed = self._layout.last_closed_frame(progress.last_index_saved, progress.sealed)
+            if last <= closed:
+                return
+            if progress.sealed:
+                raise ExternalDataError(
+                    f"Frame {last} of {self.name!r} was never saved (the detector saved frames "
+                    f"up to {progress.last_index_saved}); reading unsaved frames from the Lima "
+                    f"server {self._layout.server_url!r} is not supported"
+                )
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise ExternalDataError(
+                    f"Frame {last} of {self.name!r} was not saved within {self.file_wait_timeout} s"
+                )
+            self._wait_status(remaining)
+
+    def get_references(self, key: int | slice) -> FrameReference | list[FrameReference]:
+        """Where frames are saved, whether they are there yet or not."""
+        if not self._layout.saved:
+            raise ExternalDataError(f"Frames of {self.name!r} are not saved in files")
+        if isinstance(key, slice):
+            return [self._layout.reference(i) for i in range(*key.indices(len(self)))]
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            index = int(key)
+            if index < 0:
+                index += len(self)
+            return self._layout.reference(index)
+        raise TypeError(f"stream indices must be integers or slices, not {type(key).__name__}")
+
+    def __getitem__(self, key: int | slice) -> np.ndarray:
+        if isinstance(key, slice):
+            if key.step is not None and key.step <= 0:
+                raise ValueError("slice step must be a positive integer")
+            frames = range(*key.indices(len(self)))
+            if not len(frames):
+                return np.empty((0, *self._shape), dtype=self._dtype)
+            self._wait_readable(frames[-1])
+            return self._read(frames)
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            if int(key) < 0 or int(key) >= self._progress.length:
+                self._refresh()
+            index = self._check_index(int(key))
+            self._wait_readable(index)
+            return self._read(range(index, index + 1))[0]
+        raise TypeError(f"stream indices must be integers or slices, not {type(key).__name__}")
+
+    def _read(self, frames: range) -> np.ndarray:
+        """Frames from their files, opening each file once and reading runs in one go."""
+        out = np.empty((len(frames), *self._shape), dtype=self._dtype)
+        runs: list[tuple[FrameReference, int, int]] = []  # (first ref, position in out, count)
+        for pos, frame in enumerate(frames):
+            ref = self._layout.reference(frame)
+            if runs:
+                first, start, count = runs[-1]
+                if (
+                    first.file_path == ref.file_path
+                    and first.index + (pos - start) * frames.step == ref.index
+                ):
+                    runs[-1] = (first, start, count + 1)
+                    continue
+            runs.append((ref, pos, 1))
+        for ref, start, count in runs:
+            if not ref.format.lower().startswith("hdf5"):
+                raise ExternalDataError(
+                    f"Frames of {self.name!r} are saved as {ref.format!r}; only HDF5 files are read"
+                )
+            where = f"{ref.file_path}::{ref.data_path}"
+            with open_dataset(ref.file_path, ref.data_path) as dataset:
+                stop = ref.index + (count - 1) * frames.step + 1
+                block = read_rows(dataset, np.s_[ref.index : stop : frames.step], where)
+            if len(block) != count:
+                raise ExternalDataError(
+                    f"{where} holds {len(block)} of the {count} frames expected from index {ref.index}"
+                )
+            out[start : start + count] = block
+        return out
+
+    def get_last_live_image(self) -> Any:
+        raise ExternalDataError(
+            f"Live frames of {self.name!r} come from the Lima server {self._layout.server_url!r} "
+            "(Tango), which this client does not read; use saved frames (stream[i])"
+        )
+
+    # -- cursors ----------------------------------------------------------------------------
+    def _need_last_only(self, last_only: bool) -> bool:
+        # Remember what the reader asked: the cursor calls this with the caller's
+        # ``last_only`` before building views, and some cursor versions pass
+        # ``last_only=True`` to the view builder whenever this returns True.
+        self._last_only_asked = last_only
+        return True  # the newest status says everything
+
+    def _build_view_from_events(
+        self, hl_index: int, events: EventRange, last_only: bool
+    ) -> BaseView:
+        if self._last_only_asked is not None:
+            last_only = self._last_only_asked
+        status = events.data[-1] if len(events.data) else None
+        try:
+            self._progress.update(status, events.end_of_stream)
+        except ValueError as exc:
+            raise MalformedEntryError(str(exc), self.name) from None
+        self._seen_end = max(self._seen_end, events.index + len(events))
+        length = self._progress.length
+        if length <= hl_index:
+            raise EmptyViewException()
+        return LimaView(self, length - 1 if last_only else hl_index, length)
+
+    def __repr__(self) -> str:
+        return f"<LimaStream {self.name!r} key={self.key}>"
+
+
+stream_cls = LimaStream
+view_cls = LimaView
