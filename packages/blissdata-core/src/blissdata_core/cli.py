@@ -8,8 +8,7 @@ from collections.abc import Sequence
 
 #: Subcommand modules under ``blissdata_core.commands`` (each names its own
 #: command, e.g. memory_manager -> "memory-manager"), in help order.
-#: Add "ls", "search", "show", "tail" here once their modules exist.
-COMMANDS: tuple[str, ...] = ("server", "memory_manager")
+COMMANDS: tuple[str, ...] = ("server", "memory_manager", "ls", "search", "show", "tail")
 
 
 def build_parser() -> argparse.ArgumentParser:
