@@ -108,3 +108,30 @@ def test_stream_datasets_and_diff():
     assert diff(before, after) == {"/e", "/e/t", "/e/end"}
     assert isinstance(before.children["e"], Group)
     assert isinstance(before.children["e"].children["s"], Dataset)
+
+
+def test_virtual_and_external_binary_items(tmp_path):
+    """Items blisswriter 3.0.0 cannot write (no VDS, no unlimited external size): ours are readable."""
+    from blissdata_writer import nexus
+
+    with h5py.File(tmp_path / "src.h5", "w") as f:
+        f["data"] = np.arange(10, dtype="<i4")
+    (tmp_path / "raw.bin").write_bytes(np.arange(4, dtype="<i4").tobytes())
+    root = parse_root(
+        {"type": "group", "children": {
+            "vds": {"type": "virtual_dataset", "dtype": "<i4", "shape": [4], "virtual_sources": [
+                {"vspace": {"start": [0], "count": [2]}, "src_file": "src.h5", "src_dataset": "/data",
+                 "src_space": {"start": [2], "count": [2]}},
+                {"vspace": {"start": [2], "count": [2]}, "src_file": "src.h5", "src_dataset": "/data",
+                 "src_space": {"start": [5], "stride": [2], "count": [2]}},
+            ]},
+            "ext": {"type": "external_binary_dataset", "dtype": "<i4", "shape": [4],
+                    "files": [{"name": str(tmp_path / "raw.bin"), "offset": 0}]},
+        }},
+        "/f.h5",
+    )  # fmt: skip
+    with nexus.open_file(str(tmp_path / "t.h5")) as f:
+        nexus.write_root(f, root)
+    with h5py.File(tmp_path / "t.h5", "r") as f:
+        assert f["vds"][()].tolist() == [2, 3, 5, 7]
+        assert f["ext"][()].tolist() == [0, 1, 2, 3]
