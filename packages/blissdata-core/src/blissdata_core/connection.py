@@ -19,7 +19,7 @@ import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .errors import ServerConnectionError
+from .errors import NoWritePermission, ServerConnectionError
 
 #: Socket timeout for ordinary commands: a server that answers nothing for
 #: this long is treated as gone.
@@ -58,6 +58,13 @@ def make_client(url: str, **options: Any) -> redis.Redis:
         raise ValueError(f"Invalid Redis URL {redact_url(url)!r}: {exc}") from exc
 
 
+def _refused(url: str, exc: Exception) -> NoWritePermission:
+    """A NOPERM reply (e.g. a read-only ACL user writing) as a blissdata error."""
+    error = NoWritePermission(f"Redis at {redact_url(url)} refused the command: {exc}")
+    error.__cause__ = exc
+    return error
+
+
 class RedisConnection:
     """A redis-py client plus raw-reply helpers used by the data path."""
 
@@ -81,6 +88,8 @@ class RedisConnection:
         try:
             conn.send_command(*args)
             return conn.read_response()
+        except redis.exceptions.NoPermissionError as exc:
+            raise _refused(self.url, exc) from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             conn.disconnect()
             raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
@@ -110,6 +119,9 @@ class RedisConnection:
             if transaction:
                 result = replies[-1]
                 if isinstance(result, Exception):
+                    for reply in replies:
+                        if isinstance(reply, redis.exceptions.NoPermissionError):
+                            raise _refused(self.url, reply)
                     raise result
                 if result is None:
                     raise ServerConnectionError("Transaction aborted by the server")
@@ -142,6 +154,8 @@ class RedisConnection:
                 while not conn.can_read(timeout=1.0):
                     pass
             return conn.read_response()
+        except redis.exceptions.NoPermissionError as exc:
+            raise _refused(self.url, exc) from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             conn.disconnect()
             raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
@@ -158,6 +172,8 @@ class RedisConnection:
             pipe = self.client.pipeline(transaction=True)
             build(pipe)
             return pipe.execute()
+        except redis.exceptions.NoPermissionError as exc:
+            raise _refused(self.url, exc) from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
 
