@@ -20,8 +20,13 @@ if TYPE_CHECKING:
     from .event_stream import EventStream
     from .stream import BaseStream
 
-#: Entries fetched per stream and per read, so one read never asks Redis for a huge reply.
+#: Most entries fetched per stream and per read.
 READ_COUNT = 100
+#: Reply size a read aims at, per stream.  Entries are counted, not bytes, by
+#: XREAD: each cursor sizes its COUNT from the entries it has seen, because a
+#: few replies of a couple of MB are read much faster than one of 100 MB
+#: (whose buffers must all be freshly allocated).
+READ_BYTES = 2 * 2**20
 
 
 @dataclass(slots=True)
@@ -88,6 +93,10 @@ class View(BaseView):
         return f"View(index={self.index}, len={len(self)})"
 
 
+def _count_for(entry_nbytes: float) -> int:
+    return max(1, min(READ_COUNT, int(READ_BYTES / entry_nbytes)))
+
+
 def _split(entries: list[Entry]) -> tuple[list[Entry], Entry | None]:
     if entries and entries[-1].is_seal:
         return entries[:-1], entries[-1]
@@ -97,7 +106,7 @@ def _split(entries: list[Entry]) -> tuple[list[Entry], Entry | None]:
 class _CursorState:
     """Position of one cursor in its low-level stream and in its high-level stream."""
 
-    __slots__ = ("stream", "events", "ll_index", "ll_eos", "hl_index", "hl_eos")
+    __slots__ = ("stream", "events", "ll_index", "ll_eos", "hl_index", "hl_eos", "count")
 
     def __init__(self, stream: BaseStream):
         self.stream = stream
@@ -106,6 +115,15 @@ class _CursorState:
         self.ll_eos = False
         self.hl_index = 0
         self.hl_eos = False
+        # entries the next XREAD asks for; until entries are seen, guessed from the point size
+        point_nbytes = getattr(self.events.encoder, "point_nbytes", -1)
+        self.count = _count_for(point_nbytes) if point_nbytes > 0 else READ_COUNT
+
+    def resize(self, entries: list[Entry]) -> None:
+        """Size the next read after the entries just read (about ``READ_BYTES``)."""
+        nbytes = sum(len(e.payload) for e in entries if not e.is_seal)
+        if nbytes:
+            self.count = _count_for(nbytes / len(entries))
 
     # Turning entries into an EventRange -------------------------------------------
     def consume(self, entries: list[Entry], last_only: bool) -> EventRange:
@@ -185,27 +203,53 @@ def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[En
     return found
 
 
-def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorState, list[Entry]]:
-    """One XREAD over every stream, from each cursor's position."""
-    if not states:
-        return {}
-    conn = states[0].events._conn
-    args: list[Any] = ["XREAD", "COUNT", READ_COUNT]
+def _xread_command(states: list[_CursorState], count: int, block_s: float | None) -> list[Any]:
+    args: list[Any] = ["XREAD", "COUNT", count]
     if block_s is not None:
         args += ["BLOCK", int(block_s * 1000)]
     args.append("STREAMS")
     args += [s.events.key for s in states]
     args += [s.ll_index for s in states]
-    if block_s is None:
-        raw = conn.call(*args)
+    return args
+
+
+def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorState, list[Entry]]:
+    """Read every stream from each cursor's position, in one round trip when possible.
+
+    XREAD has one COUNT for all its streams: streams wanting different counts
+    (small entries and frames, say) are read by one pipelined XREAD per count.
+    Blocking needs a single command: it is sent, with the smallest count, only
+    when the pipelined reads found nothing.
+    """
+    if not states:
+        return {}
+    conn = states[0].events._conn
+    by_count: dict[int, list[_CursorState]] = {}
+    for state in states:
+        by_count.setdefault(state.count, []).append(state)
+    if len(by_count) == 1:
+        command = _xread_command(states, states[0].count, block_s)
+        replies = [
+            conn.call(*command) if block_s is None else conn.blocking_call(block_s, *command)
+        ]
     else:
-        raw = conn.blocking_call(block_s, *args)
+        replies = conn.call_many(
+            [_xread_command(group, count, None) for count, group in by_count.items()]
+        )
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        if block_s is not None and not any(replies):
+            command = _xread_command(states, min(by_count), block_s)
+            replies = [conn.blocking_call(block_s, *command)]
     by_key = {s.events.key: s for s in states}
     out: dict[_CursorState, list[Entry]] = {}
-    for raw_key, raw_entries in raw or ():
-        key = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
-        state = by_key[key]
-        out[state] = parse_entries(raw_entries, state.events.name)
+    for raw in replies:
+        for raw_key, raw_entries in raw or ():
+            key = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
+            state = by_key[key]
+            out[state] = entries = parse_entries(raw_entries, state.events.name)
+            state.resize(entries)
     return out
 
 
