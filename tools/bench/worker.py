@@ -214,11 +214,32 @@ def publish_frames(impl: str, url: str, points: int, height: int, width: int) ->
 # --- random access: stream[a:b] ------------------------------------------------------
 
 
-def read_slices(impl: str, url: str, points: int, chunk: int) -> dict:
-    """A sealed float64 stream written in ``chunk``-point batches, read back by slices."""
+def read_slices(impl: str, url: str, points: int, chunk: int, passes: int = 5) -> dict:
+    """A sealed float64 stream written in ``chunk``-point batches, read back by slices.
+
+    Each read is repeated ``passes`` times (it takes milliseconds) and the
+    median pass is reported.
+    """
     values = np.arange(points, dtype=np.float64)
     if impl == "raw":
-        return _raw_read_slices(url, values, chunk)
+        raw = Raw(url)
+        key = "bench:raw:slices"
+        raw.pipelined_xadd(
+            (
+                (key, f"{a}-1", {b"payload": values[a : a + chunk].tobytes(), b"len": chunk})
+                for a in range(0, points, chunk)
+            ),
+            max_commands=1000,
+            max_bytes=16 * 2**20,
+        )
+
+        def get(first: int, stop: int) -> np.ndarray:
+            entries = raw.raw_call("XRANGE", key, f"{first}-1", f"{stop - 1}-1")
+            return np.concatenate([np.frombuffer(fields[1], np.float64) for _, fields in entries])
+
+        out = _time_slices(get, points, chunk, passes, "raw")
+        raw.close()
+        return out
     client = Client(impl)
 
     def feed(streams):
@@ -230,46 +251,26 @@ def read_slices(impl: str, url: str, points: int, chunk: int) -> dict:
     store = client.DataStore(url)
     try:
         stream = store.load_scan(key).streams["data"]
-        start = time.perf_counter()
-        total = 0
-        for a in range(0, points, chunk):
-            total += len(stream[a : a + chunk])
-        sliced = time.perf_counter() - start
-        start = time.perf_counter()
-        whole = stream[:]
-        whole_s = time.perf_counter() - start
-        _check(total == points and len(whole) == points and whole[-1] == points - 1, impl)
+        return _time_slices(lambda a, b: stream[a:b], points, chunk, passes, impl)
     finally:
         client.close(store)
-    return {"slices_seconds": sliced, "whole_seconds": whole_s, "points": points}
 
 
-def _raw_read_slices(url: str, values: np.ndarray, chunk: int) -> dict:
-    raw = Raw(url)
-    key = "bench:raw:slices"
-    points = len(values)
-    raw.pipelined_xadd(
-        (
-            (key, f"{a}-1", {b"payload": values[a : a + chunk].tobytes(), b"len": chunk})
-            for a in range(0, points, chunk)
-        ),
-        max_commands=1000,
-        max_bytes=16 * 2**20,
-    )
-
-    def fetch(first: int, last: int) -> np.ndarray:
-        entries = raw.raw_call("XRANGE", key, f"{first}-1", f"{last}-1")
-        return np.concatenate([np.frombuffer(fields[1], np.float64) for _, fields in entries])
-
-    start = time.perf_counter()
-    total = sum(len(fetch(a, a + chunk - 1)) for a in range(0, points, chunk))
-    sliced = time.perf_counter() - start
-    start = time.perf_counter()
-    whole = fetch(0, points - 1)
-    whole_s = time.perf_counter() - start
-    raw.close()
-    _check(total == points and len(whole) == points, "raw")
-    return {"slices_seconds": sliced, "whole_seconds": whole_s, "points": points}
+def _time_slices(get, points: int, chunk: int, passes: int, impl: str) -> dict:
+    sliced, whole = [], []
+    for _ in range(passes):
+        start = time.perf_counter()
+        total = sum(len(get(a, a + chunk)) for a in range(0, points, chunk))
+        sliced.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        data = get(0, points)
+        whole.append(time.perf_counter() - start)
+        _check(total == points and len(data) == points and data[-1] == points - 1, impl)
+    return {
+        "slices_seconds": statistics.median(sliced),
+        "whole_seconds": statistics.median(whole),
+        "points": points,
+    }
 
 
 # --- live reading: CursorGroup to the end -----------------------------------------------
@@ -303,7 +304,7 @@ def cursor_read(impl: str, url: str, kind: str, params: dict) -> dict:
 
 
 def _raw_cursor_read(url: str, kind: str, params: dict) -> dict:
-    """XREAD COUNT 100 over every stream from its last id, one entry per point."""
+    """XREAD over every stream from its last id, one entry per point."""
     if kind == "scalars":
         keys = [f"counter{c}" for c in range(params["counters"])]
         dtype, shape, npoints = np.float64, (), params["points"]
@@ -320,9 +321,11 @@ def _raw_cursor_read(url: str, kind: str, params: dict) -> dict:
     raw = Raw(url)
     positions = dict.fromkeys(keys, "0-0")
     points = nbytes = 0
+    # replies of about 2 MB: far faster than 100-entry replies of large entries
+    count = max(1, min(100, 2 * 2**20 // len(payloads[0])))
     start = time.perf_counter()
     while positions:
-        reply = raw.raw_call("XREAD", "COUNT", 100, "STREAMS", *positions, *positions.values())
+        reply = raw.raw_call("XREAD", "COUNT", count, "STREAMS", *positions, *positions.values())
         for raw_key, entries in reply or ():
             key = raw_key.decode()
             for _entry_id, fields in entries:
