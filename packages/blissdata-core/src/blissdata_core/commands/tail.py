@@ -91,9 +91,11 @@ def select_streams(scan: Any, names: list[str], err: TextIO) -> dict[str, Any]:
     return selected
 
 
-def follow(scan: Any, names: list[str], last_only: bool = False, out: TextIO = sys.stdout,
-           err: TextIO = sys.stderr) -> int:  # fmt: skip
+def follow(scan: Any, names: list[str], last_only: bool = False, out: TextIO | None = None,
+           err: TextIO | None = None) -> int:  # fmt: skip
     """Print views of the scan's streams until they are all sealed or the scan is closed."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     while scan.state < ScanState.PREPARED:
         scan.update()
     selected = select_streams(scan, names, err)
@@ -117,7 +119,9 @@ def follow(scan: Any, names: list[str], last_only: bool = False, out: TextIO = s
             break  # closed, and one more read found nothing: unsealed streams stay so
         else:
             closed_seen = True
-    print(f"-- scan {scan.key} {scan.state.name}", file=out, flush=True)
+    if scan.state < ScanState.STOPPED:  # streams are sealed just before the state changes
+        scan.update(timeout=POLL_SECONDS)
+    print(f"-- end of scan {scan.key} ({scan.state.name})", file=out, flush=True)
     return 0
 
 
