@@ -305,9 +305,21 @@ class Publisher:
             self._changed.notify_all()
 
     def _connection(self):
+        if self._conn is not None and not self._usable(self._conn):
+            # closed by the server while idle (restart, timeout): nothing of this
+            # round trip was sent yet, so a fresh connection duplicates nothing
+            self._drop_connection()
         if self._conn is None:
             self._conn = self._client.connection_pool.make_connection()
         return self._conn
+
+    @staticmethod
+    def _usable(conn) -> bool:
+        """An idle connection has nothing to read: readable means EOF or garbage."""
+        try:
+            return not conn.can_read(timeout=0)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            return False
 
     def _drop_connection(self) -> None:
         if self._conn is not None:
