@@ -250,6 +250,7 @@ class Scan:
     ) -> Scan:
         ident = _validate_identity(identity)
         info_doc, _ = normalise_info({} if info is None else info)
+        data_store._check_protocol()  # never write into a database restarted empty
         pk = new_ulid()
         doc = {
             "pk": pk,
@@ -279,6 +280,7 @@ class Scan:
         if isinstance(ttl, Exception):
             raise ttl
         if ttl == -2:
+            data_store._check_protocol()  # a server restarted empty is not a missing scan
             raise ScanNotFoundError(f"Scan {key} does not exist (deleted, expired or wrong key)")
         if 0 <= ttl <= DELETION_GRACE_SECONDS:
             raise ScanNotFoundError(f"Scan {key} has been deleted")
@@ -501,6 +503,8 @@ class Scan:
             raise NoWritePermission("update() is for readers; the writer knows its own state")
         key = self.key
         ttl = self._data_store._conn.call("TTL", key)
+        if ttl == -2:
+            self._data_store._check_protocol()
         if ttl == -2 or 0 <= ttl <= DELETION_GRACE_SECONDS:
             raise ScanNotFoundError(f"Scan {key} has been deleted")
         if self._state is ScanState.CLOSED:

@@ -181,6 +181,7 @@ class DataStore:
         while True:
             raw = self._conn.call("XREVRANGE", SCAN_HISTORY_KEY, end, "-", "COUNT", 16)
             if not raw:
+                self._check_protocol()
                 raise NoScanAvailable("No scan in the database")
             entries = [
                 (eid.decode(), dict(zip(f[::2], f[1::2]))[b"key"].decode()) for eid, f in raw
@@ -205,6 +206,7 @@ class DataStore:
         once.  Deleted scans are skipped.  ``timeout`` in seconds, 0 = forever;
         raises NoScanAvailable when nothing came.
         """
+        self._check_protocol()  # blocking on a database restarted empty would wait forever
         cursor = "$" if since is None else since
         deadline = None if (not block or timeout == 0) else time.monotonic() + timeout
         while True:
@@ -247,6 +249,7 @@ class DataStore:
             )
             for reply in replies:
                 if isinstance(reply, Exception):
+                    self._check_protocol()  # no index: the database was not initialised
                     raise reply
             history, result = replies
             total = result[0]
@@ -308,6 +311,7 @@ class DataStore:
         for key, item in zip(scan_keys, raw):
             values = json.loads(item) if item is not None else []
             if not values:
+                self._check_protocol()
                 raise ScanNotFoundError(f"Scan {key} does not exist")
             pks.append(values[0])
         replies = self._conn.call_many(
