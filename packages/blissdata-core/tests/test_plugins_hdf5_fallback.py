@@ -3,6 +3,7 @@
 import h5py
 import numpy as np
 import pytest
+
 from blissdata_core import IndexNoMoreThereError, Stream
 from blissdata_core.errors import ExternalDataError
 from blissdata_core.streams.plugins.hdf5_fallback import Hdf5FallbackStream, Hdf5FallbackView
@@ -136,3 +137,14 @@ def test_legacy_stream_without_save_is_a_plain_stream(data_store, tmp_path):
         data_store, tmp_path, np.arange(3.0), definition=definition, scan_info={"save": False}
     )
     assert type(scan.streams["diode"]) is Stream
+
+
+def test_legacy_stream_without_any_file_is_a_plain_stream(data_store):
+    scan = data_store.create_scan(
+        {"name": "a", "number": 1, "data_policy": "no_policy"}, info={"save": True}
+    )
+    scan.create_stream(
+        Stream.make_definition("diode", "float64", (), info={"data_path": DATA_PATH})
+    )
+    scan.prepare()
+    assert type(data_store.load_scan(scan.key).streams["diode"]) is Stream

@@ -243,3 +243,21 @@ def test_bad_status_is_refused():
         from blissdata_core.streams.plugins._lima_format import make_status
 
         make_status(1, 2)
+
+
+def test_free_frame_shape(data_store, tmp_path):
+    """``shape: [-1, -1]``: the frame shape is only known from the files."""
+    scan = data_store.create_scan({"name": "ascan", "number": 1, "data_policy": "no_policy"})
+    stream = scan.create_stream(
+        LimaStream.make_definition("im", "uint16", (-1, -1), "x", 0, 3, 0, saving(tmp_path, 2))
+    )
+    scan.prepare()
+    scan.start()
+    write_files(stream.layout, 3)
+    stream.send_status(2, 2)
+    scan.stop()
+    reader = data_store.load_scan(scan.key).streams["im"]
+    assert reader.shape == (-1, -1)
+    np.testing.assert_array_equal(reader[:], np.stack([frame(i) for i in range(3)]))
+    np.testing.assert_array_equal(reader[2], frame(2))
+    assert reader[1:1].shape == (0, 0, 0)

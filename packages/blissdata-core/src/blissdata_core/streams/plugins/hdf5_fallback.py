@@ -160,9 +160,15 @@ class Hdf5FallbackStream(Stream):
         return Hdf5FallbackView(events, self._read_file)
 
 
-def open_stream(event_stream: EventStream, scan: Scan) -> Hdf5FallbackStream:
-    """Streams without ``info["file_path"]`` (older producers) are saved in the scan's file."""
+def open_stream(event_stream: EventStream, scan: Scan) -> Stream:
+    """Streams without ``info["file_path"]`` (older producers) are saved in the scan's file.
+
+    An older stream whose scan names no file either stays a plain stream: its
+    trimmed points are simply gone, as they would be for any other stream.
+    """
     file_path = event_stream.info.get("file_path") or scan.path
+    if not file_path and "plugin" not in event_stream.info:
+        return Stream(event_stream)
     return Hdf5FallbackStream(event_stream, file_path)
 
 

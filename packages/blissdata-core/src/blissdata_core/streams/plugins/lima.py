@@ -275,7 +275,7 @@ class LimaStream(BaseStream):
                 raise ValueError("slice step must be a positive integer")
             frames = range(*key.indices(len(self)))
             if not len(frames):
-                return np.empty((0, *self._shape), dtype=self._dtype)
+                return np.empty((0, *(max(n, 0) for n in self._shape)), dtype=self._dtype)
             self._wait_readable(frames[-1])
             return self._read(frames)
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
@@ -288,8 +288,8 @@ class LimaStream(BaseStream):
 
     def _read(self, frames: range) -> np.ndarray:
         """Frames from their files, opening each file once and reading runs in one go."""
-        out = np.empty((len(frames), *self._shape), dtype=self._dtype)
-        runs: list[tuple[FrameReference, int, int]] = []  # (first ref, position in out, count)
+        blocks = []
+        runs: list[tuple[FrameReference, int, int]] = []  # (first ref, position, count)
         for pos, frame in enumerate(frames):
             ref = self._layout.reference(frame)
             if runs:
@@ -301,7 +301,7 @@ class LimaStream(BaseStream):
                     runs[-1] = (first, start, count + 1)
                     continue
             runs.append((ref, pos, 1))
-        for ref, start, count in runs:
+        for ref, _, count in runs:
             if not ref.format.lower().startswith("hdf5"):
                 raise ExternalDataError(
                     f"Frames of {self.name!r} are saved as {ref.format!r}; only HDF5 files are read"
@@ -314,8 +314,12 @@ class LimaStream(BaseStream):
                 raise ExternalDataError(
                     f"{where} holds {len(block)} of the {count} frames expected from index {ref.index}"
                 )
-            out[start : start + count] = block
-        return out
+            blocks.append(np.asarray(block, dtype=self._dtype))
+        # frames may have a free shape (-1 in info["shape"]): only the files know
+        try:
+            return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+        except ValueError as exc:
+            raise ExternalDataError(f"Frames of {self.name!r} differ in shape: {exc}") from None
 
     def get_last_live_image(self) -> Any:
         raise ExternalDataError(
