@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from blissdata_core.server import EmbeddedRedis, ServerNotFoundError, ServerStartError
 
 PORT_RANGE = range(17000, 17100)

@@ -10,6 +10,7 @@ import threading
 import numpy as np
 import pytest
 import redis
+
 from blissdata_core import (
     DataStore,
     EndOfStream,
@@ -19,6 +20,8 @@ from blissdata_core import (
     Stream,
 )
 from blissdata_core.memory_manager import MemoryManager, parse_size
+
+pytestmark = pytest.mark.reliability
 
 POINT = (1024,)  # 8 KiB per float64 point
 
