@@ -125,7 +125,7 @@ def test_show(data_store, redis_url, capsys, tmp_path):
     assert table["mca"] == ["mca", "-", "array", "uint32", "(16,)", "2", "yes"]
     assert table["events"] == ["events", "-", "json", "object", "()", "0", "no"]
     assert table["scans"] == ["scans", "scan_sequence", "scan", "object", "()", "0", "no"]
-    assert table["lima:image"] == ["lima:image", "lima", "array", "uint16", "(4,", "5)", "0", "no"]
+    assert table["lima:image"] == ["lima:image", "lima", "array", "uint16", "(4,5)", "0", "no"]
     scan.stop()
     code, out, _ = run(capsys, "show", "last", "--url", redis_url)
     assert code == 0 and scan.key in out and "STOPPED" in out

@@ -80,7 +80,7 @@ def cut(text: str, width: int = SUMMARY_WIDTH) -> str:
 
 def _scalar(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
-        return f"{value:.6g}"
+        return f"{value:.10g}"
     return str(value.item() if isinstance(value, np.generic) else value)
 
 

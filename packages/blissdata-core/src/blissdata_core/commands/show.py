@@ -48,7 +48,7 @@ def stream_row(name: str, stream: Any) -> list[str]:
     try:
         shape = (
             "("
-            + ", ".join(str(n) for n in stream.shape)
+            + ",".join(str(n) for n in stream.shape)
             + ("," if len(stream.shape) == 1 else "")
             + ")"
         )
