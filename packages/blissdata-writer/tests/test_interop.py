@@ -112,6 +112,7 @@ def test_random_h5maps_match_blisswriter(blisswriter, redis_url, tmp_path, spec,
     workdir = tmp_path / f"ex{len(os.listdir(tmp_path))}"
     workdir.mkdir()
     path = str(workdir / "random.h5")
+    extra_path = str(workdir / "extra.h5")
     ds = DataStore(redis_url)
     number = len(os.listdir(tmp_path))
     entry = f"{number}.1"
@@ -119,7 +120,7 @@ def test_random_h5maps_match_blisswriter(blisswriter, redis_url, tmp_path, spec,
     # state) and skips a scan whose document it read before the map was set
     scan = ds.create_scan(
         {"name": "random", "number": number, "data_policy": "no_policy", "path": path},
-        info={"h5maps": {path: spec.map_at_prepare(entry)}},
+        info={"h5maps": spec.maps(path, extra_path, entry, closing=False)},
     )
     streams = {}
     for name, (dtype, shape, _) in spec.streams.items():
@@ -132,10 +133,10 @@ def test_random_h5maps_match_blisswriter(blisswriter, redis_url, tmp_path, spec,
         for batch in batches:
             streams[name].send(batch)
     scan.stop()
-    scan.info["h5maps"] = {path: spec.map_at_close(entry)}
+    scan.info["h5maps"] = spec.maps(path, extra_path, entry, closing=True)
     scan.close()
     try:
-        compare_with_reference(blisswriter, redis_url, scan.key, [path])
+        compare_with_reference(blisswriter, redis_url, scan.key, spec.files(path, extra_path))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -180,6 +180,8 @@ class RandomScan:
     close_attrs: dict | None
     removed: str | None
     end_time: str
+    #: a second target file: (when it appears: "prepare" or "close", its entry group)
+    extra: tuple[str, dict] | None = None
 
     def _build(self, entry_name: str, closing: bool) -> dict:
         entry = copy.deepcopy(self.entry)
@@ -207,11 +209,18 @@ class RandomScan:
         }
         return root
 
-    def map_at_prepare(self, entry_name: str) -> dict:
-        return self._build(entry_name, closing=False)
+    def maps(self, path: str, extra_path: str, entry_name: str, closing: bool) -> dict:
+        """{file: root item} at PREPARED or at CLOSED (the extra file, if any, has no streams)."""
+        maps = {path: self._build(entry_name, closing)}
+        if self.extra is not None and (closing or self.extra[0] == "prepare"):
+            maps[extra_path] = {
+                "type": "group",
+                "children": {entry_name: copy.deepcopy(self.extra[1])},
+            }
+        return maps
 
-    def map_at_close(self, entry_name: str) -> dict:
-        return self._build(entry_name, closing=True)
+    def files(self, path: str, extra_path: str) -> list[str]:
+        return [path] if self.extra is None else [path, extra_path]
 
 
 @st.composite
@@ -231,4 +240,5 @@ def random_scan(draw) -> RandomScan:
         close_attrs=draw(st.none() | ATTRIBUTES),
         removed=draw(st.sampled_from(children)) if children and draw(st.booleans()) else None,
         end_time=draw(TEXT),
+        extra=draw(st.none() | st.tuples(st.sampled_from(["prepare", "close"]), GROUPS)),
     )

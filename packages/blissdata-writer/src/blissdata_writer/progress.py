@@ -69,10 +69,12 @@ class Progress:
 
 
 def render_line(status: ScanStatus, width: int = 100) -> str:
-    """One scan's bar: label, state, a bar for the slowest dataset vs the fastest, points."""
+    """One scan's bar: label, state, points written out of those expected (else the slowest dataset vs the fastest)."""
     counts = list(status.datasets.values())
-    done = min(counts) if counts else 0
-    total = max(counts) if counts else 0
+    if status.expected:
+        done, total = min(status.points, status.expected), status.expected
+    else:
+        done, total = (min(counts), max(counts)) if counts else (0, 0)
     bar_width = max(10, min(30, width - 70))
     filled = int(bar_width * done / total) if total else 0
     bar = "#" * filled + "-" * (bar_width - filled)

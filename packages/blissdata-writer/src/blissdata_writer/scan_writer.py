@@ -37,7 +37,7 @@ CONNECTION_ERRORS = (
     ConnectionError,
 )
 
-FLUSH_PERIOD = 0.4  # the file is flushed at least every 0.5 s while data comes
+FLUSH_PERIOD = 0.3  # + READ_TIMEOUT: the file is flushed at least every 0.5 s while data comes
 READ_TIMEOUT = 0.2
 MAX_BACKOFF = 5.0
 
@@ -179,6 +179,9 @@ class ScanWriter:
 
     def _follow_streams(self, scan: Any) -> None:
         self._make_writers(scan)
+        npoints = scan.info.get("npoints")
+        if isinstance(npoints, int) and npoints > 0:
+            self.status.expected = npoints * sum(len(w) for w in self._writers.values())
         self._log.info("%s: saving %d stream(s)", self.key, len(self._writers))
         while self._writers:
             try:

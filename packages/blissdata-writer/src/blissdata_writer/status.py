@@ -3,11 +3,12 @@
 Key ``blissdata_writer:status:<scan key>`` holds a JSON document::
 
     {"scan": <scan key>, "state": "waiting|writing|complete|failed|skipped|interrupted",
-     "message": str, "points": int, "datasets": {"<file>::<path>": int},
+     "message": str, "points": int, "expected": int|null, "datasets": {"<file>::<path>": int},
      "files": [str], "refused": [str], "warnings": [str], "writer": "<host>:<pid>",
      "updated": <unix time>}
 
-``points`` is the number of points written over all streamed datasets.
+``points`` is the number of points written over all streamed datasets;
+``expected`` the number to come when the scan info tells ``npoints`` (else null).
 ``interrupted`` means the writer stopped before the scan ended; a restarted
 writer picks such scans up again (as it does ``waiting`` and ``writing`` ones).
 """
@@ -44,6 +45,8 @@ class ScanStatus:
     state: str = "waiting"
     message: str = ""
     points: int = 0
+    #: points expected over all streamed datasets, when the scan tells (info["npoints"])
+    expected: int | None = None
     datasets: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
