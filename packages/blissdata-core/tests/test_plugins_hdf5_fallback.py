@@ -3,6 +3,8 @@
 import h5py
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from blissdata_core import IndexNoMoreThereError, Stream
 from blissdata_core.errors import ExternalDataError
@@ -148,3 +150,27 @@ def test_legacy_stream_without_any_file_is_a_plain_stream(data_store):
     )
     scan.prepare()
     assert type(data_store.load_scan(scan.key).streams["diode"]) is Stream
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    npoints=st.integers(1, 12),
+    data=st.data(),
+    start=st.one_of(st.none(), st.integers(-14, 14)),
+    stop=st.one_of(st.none(), st.integers(-14, 14)),
+    step=st.one_of(st.none(), st.integers(1, 3)),
+)
+def test_any_slice_of_a_trimmed_stream(
+    data_store, tmp_path_factory, npoints, data, start, stop, step
+):
+    trim = data.draw(st.integers(0, npoints))
+    values = np.arange(npoints, dtype=np.float32) * 1.5
+    scan, _ = _publish(data_store, tmp_path_factory.mktemp("h5"), values, trim=trim)
+    stream = scan.streams["diode"]
+    np.testing.assert_array_equal(stream[start:stop:step], values[start:stop:step])
+    index = data.draw(st.integers(-npoints, npoints - 1))
+    assert stream[index] == values[index]
+    view = stream.cursor().read()
+    np.testing.assert_array_equal(view.get_data(start, stop), values[start:stop])
