@@ -144,3 +144,20 @@ def test_ctrl_c_exits_cleanly(data_store, redis_url):
 def test_tail_unknown_scan(redis_url, capsys, key):
     assert main(["tail", key, "--url", redis_url]) == 1
     assert "blissdata tail:" in capsys.readouterr().err
+
+
+def test_tail_stops_at_a_closed_scan_with_unsealed_streams(data_store, redis_url, capsys):
+    """A producer that died leaves streams open; whoever closes the scan does not seal them."""
+    scan = new_scan(data_store)
+    diode = scan.create_stream(Stream.make_definition("diode", "float64"))
+    scan.prepare()
+    scan.start()
+    diode.send(np.arange(3.0))
+    diode.join()
+    data_store.load_scan_for_writing(scan.key).close()  # another process closes it
+    assert not diode.is_sealed()
+    assert main(["tail", scan.key, "--url", redis_url]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "diode  [0..2]  [0, 1, 2]",
+        f"-- end of scan {scan.key} (CLOSED)",
+    ]
