@@ -36,11 +36,6 @@ def differences() -> list[str]:
 
 def sync() -> None:
     PACKAGED.mkdir(parents=True, exist_ok=True)
-    init = PACKAGED / "__init__.py"
-    if not init.exists():
-        init.write_text(
-            '"""Packaged copy of spec/schemas and spec/vectors (tools/sync_spec.py)."""\n'
-        )
     for part in PARTS:
         dst = PACKAGED / part
         dst.mkdir(exist_ok=True)

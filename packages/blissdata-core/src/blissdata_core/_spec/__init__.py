@@ -1,1 +1,0 @@
-"""Packaged copy of spec/schemas and spec/vectors (tools/sync_spec.py)."""
