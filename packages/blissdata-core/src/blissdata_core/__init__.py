@@ -2,13 +2,16 @@
 
 from .errors import (
     BlissdataError,
+    BrokenPluginException,
     DatabaseNotEmptyError,
     DatabaseNotInitialisedError,
     EndOfStream,
+    ExternalDataError,
     IndexNoMoreThereError,
     IndexNotYetThereError,
     IndexWontBeThereError,
     MalformedEntryError,
+    MissingPluginException,
     NoScanAvailable,
     NoWritePermission,
     ProtocolVersionError,
@@ -33,7 +36,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DataStore", "Scan", "ScanState", "Stream", "BaseStream", "StreamDefinition", "Cursor",
     "CursorGroup", "View", "BaseView", "BlissdataError", "DatabaseNotEmptyError",
-    "DatabaseNotInitialisedError", "EndOfStream", "IndexNoMoreThereError", "IndexNotYetThereError",
+    "DatabaseNotInitialisedError", "EndOfStream", "ExternalDataError", "BrokenPluginException",
+    "MissingPluginException", "IndexNoMoreThereError", "IndexNotYetThereError",
     "IndexWontBeThereError", "MalformedEntryError", "NoScanAvailable", "NoWritePermission",
     "ProtocolVersionError", "PublishError", "PublishQueueFull", "ScanInfoError", "ScanLoadError",
     "ScanNotFoundError", "ScanNotTerminatedError", "ScanValidationError", "ServerConnectionError",

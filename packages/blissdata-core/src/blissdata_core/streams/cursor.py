@@ -290,7 +290,10 @@ class CursorGroup:
         if last_states:
             for state, entries in _read_last_entries(last_states).items():
                 self._collect(
-                    state, state.consume(entries, True) if entries else state.nothing(), True, views
+                    state,
+                    state.consume(entries, True) if entries else state.nothing(),
+                    last_only,
+                    views,
                 )
         if views or not block:
             rest = [s for s in self._active.values() if s not in last_states]
