@@ -94,6 +94,16 @@ class CoreAdapter:
             "seal_return": seal_return,
         }
 
+    def store(self, url: str, keys: dict, timetags: dict, ops: list[dict]) -> dict:
+        from blissdata_core import DataStore
+
+        self._stores.pop(url, None)  # the database was just emptied and initialised again
+        ds = DataStore(url)
+        try:
+            return {"results": [readops.run_store_op(ds, op, keys, timetags) for op in ops]}
+        finally:
+            getattr(ds, "close", lambda: None)()
+
     def lifecycle(self, url: str, case: dict) -> dict:
         from blissdata_core import Stream
 
@@ -209,6 +219,11 @@ class ReferenceAdapter:
             "entries": stream["entries"],
             "seal_return": seal_return,
         }
+
+    def store(self, url: str, keys: dict, timetags: dict, ops: list[dict]) -> dict:
+        return self._run(
+            {"op": "store", "url": url, "keys": keys, "timetags": timetags, "ops": ops}
+        )
 
     def lifecycle(self, url: str, case: dict) -> dict:
         job = {"op": "produce", "url": url, "close": True}

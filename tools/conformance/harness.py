@@ -31,9 +31,16 @@ sys.path.insert(0, str(ROOT / "tools" / "vectors"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import valuerepr  # noqa: E402
-from loader import load_case, normalize_document  # noqa: E402
+from loader import load_case, load_store_case, normalize_document  # noqa: E402
 
-VECTOR_FILES = ("decode.json", "encode.json", "malformed.json", "lifecycle.json", "documents.json")
+VECTOR_FILES = (
+    "decode.json",
+    "encode.json",
+    "malformed.json",
+    "lifecycle.json",
+    "store.json",
+    "documents.json",
+)
 
 
 def vectors_dir() -> Path:
@@ -157,6 +164,22 @@ def _compare_cursor(want: list, have: Any) -> str | None:
     if len(have) > len(want):
         return f"cursor: {len(have) - len(want)} more reads than expected: {have[len(want)]}"
     return None
+
+
+def check_store(ops: list[dict], result: dict) -> list[str]:
+    problems = []
+    for op, got in zip(ops, result["results"]):
+        label = " ".join(f"{k}={v!r}" for k, v in op.items() if k != "expect")
+        exp = op["expect"]
+        if "error" in exp or "error" in got:
+            why = _compare_outcome(exp, got)
+        elif exp["value"] != got["value"]:
+            why = f"{got['value']!r} != expected {exp['value']!r}"
+        else:
+            why = None
+        if why:
+            problems.append(f"{label}: {why}")
+    return problems
 
 
 def _op_label(op: dict) -> str:
@@ -325,6 +348,12 @@ def run_case(adapter: Any, url: str, case: dict, r: redis.Redis | None = None) -
         elif kind == "encode":
             result = adapter.encode(url, case["definition"], case["sends"], case["seal"])
             problems = check_encode(case, result)
+        elif kind == "store":
+            r.flushall()
+            ensure_initialised(url)
+            keys, timetags = load_store_case(r, case)
+            result = adapter.store(url, keys, timetags, [_strip(op) for op in case["ops"]])
+            problems = check_store(case["ops"], result)
         elif kind == "lifecycle":
             problems = check_lifecycle(case, adapter.lifecycle(url, case))
         elif kind == "document":

@@ -95,3 +95,29 @@ def normalize_document(doc: dict) -> dict:
         if isinstance(model, dict):
             model["pk"] = f"<pk of {name}>"
     return doc
+
+
+def load_store_case(r: redis.Redis, case: dict) -> tuple[dict[str, str], dict[str, str]]:
+    """Create the case's scans; return ({label: scan key}, {label: history timetag}).
+
+    History entries get the ids ``1-0``, ``2-0``... in the order of the scans.
+    """
+    keys, timetags = {}, {}
+    for n, spec in enumerate(case["scans"], start=1):
+        doc, _ = scan_document("unused", {"type": "json"}, {})
+        doc["data_streams"] = {}
+        doc["id"].update(spec["identity"])
+        key = "esrf:scan:" + doc["pk"]
+        state_key = "esrf:stream:" + doc["state_stream"]["pk"]
+        pipe = r.pipeline(transaction=True)
+        pipe.execute_command("JSON.SET", key, "$", json.dumps(doc))
+        for s in range(spec["state"] + 1):
+            pipe.xadd(state_key, {"state": s})
+        timetags[spec["label"]] = pipe_id = f"{n}-0"
+        pipe.xadd("_SCAN_HISTORY_", {"key": key}, id=pipe_id)
+        if "ttl" in spec:
+            pipe.expire(key, spec["ttl"])
+            pipe.expire(state_key, spec["ttl"])
+        pipe.execute()
+        keys[spec["label"]] = key
+    return keys, timetags

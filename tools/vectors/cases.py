@@ -724,3 +724,101 @@ LIFECYCLES = [
         ],
     },
 ]
+
+
+# --- data store operations on prepared databases -----------------------------------
+
+
+def _scan(label: str, state: int = 4, ttl: int | None = None, **identity) -> dict:
+    ident = {"name": "ascan", "number": 1, "data_policy": "no_policy", **identity}
+    out = {"label": label, "identity": ident, "state": state}
+    if ttl is not None:
+        out["ttl"] = ttl
+    return out
+
+
+STORE_CASES = [
+    {
+        "name": "search-wildcards-and-escaping",
+        "description": "Search by identity fields: exact values with characters RediSearch needs escaped "
+        "(/ . - : space), prefix, suffix and infix wildcards, numbers, several fields, no field.",
+        "scans": [
+            _scan("a", name="ascan", number=1, path="/data/id00/a.h5", session="s-1"),
+            _scan("b", name="ascan", number=2, path="/data/id00/b.h5", session="s-1"),
+            _scan("c", name="dscan", number=2, path="/data/id00/c.h5", dataset="sample 1"),
+            _scan("d", name="timescan", number=3, dataset="sample:2", collection="x.y"),
+            _scan("e", name="loopscan", number=30),
+        ],
+        "ops": [
+            {"op": "search", "query": {}},
+            {"op": "search", "query": {"name": "ascan"}},
+            {"op": "search", "query": {"name": "asc*"}},
+            {"op": "search", "query": {"name": "*scan"}},
+            {"op": "search", "query": {"name": "*esc*"}},
+            {"op": "search", "query": {"number": 2}},
+            {"op": "search", "query": {"name": "ascan", "number": 2}},
+            {"op": "search", "query": {"path": "/data/id00/a.h5"}},
+            {"op": "search", "query": {"path": "/data/id00/*"}},
+            {"op": "search", "query": {"session": "s-1"}},
+            {"op": "search", "query": {"dataset": "sample 1"}},
+            {"op": "search", "query": {"dataset": "sample:2"}},
+            {"op": "search", "query": {"collection": "x.y"}},
+            {"op": "search", "query": {"name": "nothing"}},
+            {"op": "search", "query": {"data_policy": "no_policy", "name": "loopscan"}},
+        ],
+    },
+    {
+        "name": "deleted-scans",
+        "description": "Scans whose keys expire within 10 s count as deleted: loading them fails, the "
+        "last/next scan skip them; a TTL above 10 s is a live scan.",
+        "scans": [
+            _scan("old", number=1),
+            _scan("live-ttl", number=2, ttl=1000),
+            _scan("deleted", number=3, ttl=8),
+            _scan("deleted-last", number=4, ttl=5),
+        ],
+        "ops": [
+            {"op": "load", "scan": "old"},
+            {"op": "load", "scan": "live-ttl"},
+            {"op": "load", "scan": "deleted"},
+            {"op": "load", "scan": "deleted-last"},
+            {"op": "last_scan"},
+            {"op": "last_timetag"},
+            {"op": "next_scan", "after": None},
+            {"op": "next_scan", "after": "live-ttl"},
+            {"op": "scans_state", "scans": ["old", "live-ttl"]},
+        ],
+    },
+    {
+        "name": "states-and-history",
+        "description": "Scan states read from the state streams, last and next scans by timetag.",
+        "scans": [
+            _scan("created", state=0, number=1),
+            _scan("prepared", state=1, number=2),
+            _scan("started", state=2, number=3),
+            _scan("stopped", state=3, number=4),
+            _scan("closed", state=4, number=5),
+        ],
+        "ops": [
+            {"op": "scans_state", "scans": ["created", "prepared", "started", "stopped", "closed"]},
+            {"op": "scans_state", "scans": []},
+            {"op": "last_scan"},
+            {"op": "next_scan", "after": None},
+            {"op": "next_scan", "after": "created"},
+            {"op": "next_scan", "after": "stopped"},
+            {"op": "next_scan", "after": "closed"},
+            {"op": "load", "scan": "created"},
+        ],
+    },
+    {
+        "name": "empty-database",
+        "description": "No scan at all.",
+        "scans": [],
+        "ops": [
+            {"op": "last_scan"},
+            {"op": "last_timetag"},
+            {"op": "next_scan", "after": None},
+            {"op": "search", "query": {}},
+        ],
+    },
+]

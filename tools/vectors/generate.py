@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tools" / "conformance"))
 import cases  # noqa: E402
 import doc_cases  # noqa: E402
 import redis  # noqa: E402
-from loader import load_case, normalize_document  # noqa: E402
+from loader import load_case, load_store_case, normalize_document  # noqa: E402
 
 FORMAT = 1
 
@@ -408,6 +408,35 @@ def main() -> None:
         malformed,
     )
     documents = _stable_ulids(documents)
+
+    # 5. data store operations, each on a database holding only its scans
+    store_cases = []
+    for rec in cases.STORE_CASES:
+        r.flushall()
+        run_ref(args.ref_python, {"op": "init", "url": args.redis})
+        keys, timetags = load_store_case(r, rec)
+        res = run_ref(
+            args.ref_python,
+            {
+                "op": "store",
+                "url": args.redis,
+                "keys": keys,
+                "timetags": timetags,
+                "ops": rec["ops"],
+            },
+        )
+        store_cases.append(
+            {**rec, "kind": "store", "ops": _reads_with_expect(rec["ops"], res["results"])}
+        )
+    r.flushall()
+    run_ref(args.ref_python, {"op": "init", "url": args.redis})
+    _write(
+        out,
+        "store.json",
+        "store",
+        "Databases holding a few scans and what data store operations (search, last/next scan, states, load) return.",
+        store_cases,
+    )
 
     # 4. life cycles: the documents and entries a producer writes
     lifecycles = []

@@ -80,3 +80,31 @@ def run_op(stream: Any, op: dict, json_stream: bool) -> dict:
         return {"value": valuerepr.to_repr(value, json_stream)}
     except Exception as exc:
         return error(exc)
+
+
+def run_store_op(ds: Any, op: dict, keys: dict[str, str], timetags: dict[str, str]) -> dict:
+    """One data store operation of a ``store`` vector; scans are named by label."""
+    labels = {v: k for k, v in keys.items()}
+    try:
+        kind = op["op"]
+        if kind == "search":
+            _, found = ds.search_existing_scans(**op["query"])
+            return {"value": sorted(labels.get(k, k) for k in found)}
+        if kind == "load":
+            ds.load_scan(keys[op["scan"]])
+            return {"value": "loaded"}
+        if kind == "last_scan":
+            timetag, key = ds.get_last_scan()
+            return {"value": [timetag, labels.get(key, key)]}
+        if kind == "last_timetag":
+            return {"value": ds.get_last_scan_timetag()}
+        if kind == "next_scan":
+            since = timetags[op["after"]] if op.get("after") else "0-0"
+            timetag, key = ds.get_next_scan(since=since, block=False)
+            return {"value": [timetag, labels.get(key, key)]}
+        if kind == "scans_state":
+            states = ds.get_scans_state([keys[s] for s in op["scans"]])
+            return {"value": {labels[k]: int(v) for k, v in states.items()}}
+        raise ValueError(f"unknown op {kind}")
+    except Exception as exc:
+        return error(exc)

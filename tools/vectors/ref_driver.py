@@ -175,7 +175,14 @@ def init(job: dict) -> dict:
     return {"ok": True}
 
 
-HANDLERS = {"init": init, "produce": produce, "read": read, "validate": validate}
+def store(job: dict) -> dict:
+    ds = _data_store(job["url"])
+    return {
+        "results": [readops.run_store_op(ds, op, job["keys"], job["timetags"]) for op in job["ops"]]
+    }
+
+
+HANDLERS = {"init": init, "produce": produce, "read": read, "validate": validate, "store": store}
 
 
 def run_job(job: dict) -> dict:
