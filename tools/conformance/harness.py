@@ -1,18 +1,25 @@
 """The conformance harness: load vectors, drive an adapter, compare results.
 
-An adapter is an object with three methods returning plain JSON-shaped data
-(the shapes ``tools/vectors/ref_driver.py`` returns):
+An adapter wraps one implementation; its methods return plain JSON-shaped
+data (the shapes ``tools/vectors/ref_driver.py`` prints):
 
-``read(url, scan_key, stream_name, ops)``
-    ``{"results": [{"value": ...} | {"error": name, "mro": [names]}]}`` or
-    ``{"load_error": {"error": name, "mro": [...]}}``; numeric and JSON
-    values in the representation of ``valuerepr``.
+``read(url, scan_key, stream_name, ops, json_stream)``
+    ``{"results": [{"value": ...} | {"error": name, "mro": [names]}, ...]}``, or
+    ``{"load_error": {...}}`` when the scan or stream cannot be opened; values
+    in the representation of ``valuerepr`` (ops: ``readops``).
 ``encode(url, definition, sends, seal)``
-    ``{"encoding": ..., "info": ..., "entries": [...], "seal_return": n}``.
-``validate(schema, document)`` -> bool, or ``None`` when not supported.
+    ``{"encoding", "info", "entries", "seal_return"}`` of the published stream.
+``lifecycle(url, case)``
+    ``{"documents": {state: doc}, "state_entries", "history_entries"}``.
+``store(url, keys, timetags, ops)``
+    ``{"results": [...]}`` of data store operations (``readops.run_store_op``).
+``validate(schema, document)``
+    bool, or None when the implementation has no validator for that schema.
+``expected_malformed(case)`` / ``expected_validity(case)``
+    what this implementation must do (the rule, or its recorded behaviour).
 
-The harness writes each decode/malformed case into Redis (``loader``), calls
-the adapter and checks its answers against the vector.
+The harness puts each case's data into Redis (``loader``), calls the adapter
+and compares.  See spec/vectors/README.md for the meaning of each kind.
 """
 
 from __future__ import annotations
