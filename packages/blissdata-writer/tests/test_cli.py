@@ -31,6 +31,13 @@ def test_simulate_then_write(redis_url, tmp_path):
     again = subprocess.run(writer_command("write", redis_url, key), capture_output=True, text=True)
     assert again.returncode == 1  # the entry exists now
     assert "failed" in again.stdout
+    replaced = subprocess.run(
+        writer_command("write", redis_url, key, "--replace"), capture_output=True, text=True
+    )
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    with h5py.File(path, "r") as f:
+        assert list(f) == ["1.1"]
+        assert len(f["1.1/measurement/diode1"]) == 3
 
 
 def test_write_refused_outside_root(redis_url, tmp_path):

@@ -7,6 +7,7 @@ the two files are compared as a reader sees them (see h5compare.py).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -16,10 +17,11 @@ import pytest
 from h5compare import describe, differences
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from writer_helpers import write_scan
+from writer_helpers import lima_plugin_available, write_scan
 from writer_strategies import random_scan
 
 from blissdata_core import DataStore, Stream
+from blissdata_core.testing import run_reference
 from blissdata_writer.producer import simulate_scan
 
 pytestmark = pytest.mark.interop
@@ -33,15 +35,6 @@ REFERENCE_LOAD_DELAY = 0.5
 
 def let_reference_load(_scan=None) -> None:
     time.sleep(REFERENCE_LOAD_DELAY)
-
-
-def lima_plugin_available() -> bool:
-    try:
-        from blissdata_core.streams import plugins
-
-        return plugins.load_plugin("lima") is not None
-    except Exception:
-        return False
 
 
 def compare_with_reference(blisswriter, redis_url: str, scan_key: str, files: list[str]) -> None:
@@ -164,3 +157,29 @@ def test_float_free_dimension_padding(blisswriter, redis_url, tmp_path):
         stream.send(np.arange(n, dtype=np.float32))
     scan.close()
     compare_with_reference(blisswriter, redis_url, scan.key, [path])
+
+
+READ_FRAMES = """
+import sys, json
+import numpy as np
+from blissdata import DataStore
+scan = DataStore(sys.argv[1]).load_scan(sys.argv[2])
+stream = scan.streams["lima_simulator:image"]
+frames = [stream[i] for i in range(len(stream))]
+print(json.dumps({"len": len(stream), "sums": [int(np.asarray(f, dtype=np.int64).sum()) for f in frames],
+                  "shape": list(np.asarray(frames[0]).shape), "dtype": str(np.asarray(frames[0]).dtype)}))
+"""
+
+
+def test_reference_client_reads_the_lima_frames(reference_python, redis_url, tmp_path):
+    """The producer's lima stream decodes in the blissdata 2.x client like in ours."""
+    if not lima_plugin_available():
+        pytest.skip("blissdata_core has no lima plugin yet")
+    scan = simulate_scan(
+        DataStore(redis_url), "ascan", npoints=7, count_time=0, path=str(tmp_path / "l.h5"),
+        detectors=("lima",), frames_per_file=3,
+    )  # fmt: skip
+    ours = DataStore(redis_url).load_scan(scan.key).streams["lima_simulator:image"]
+    expected = [int(np.asarray(ours[i], dtype=np.int64).sum()) for i in range(len(ours))]
+    theirs = json.loads(run_reference(READ_FRAMES, redis_url, scan.key))
+    assert theirs == {"len": 7, "sums": expected, "shape": [96, 128], "dtype": "uint16"}

@@ -8,19 +8,10 @@ import sys
 import h5py
 import numpy as np
 import pytest
-from writer_helpers import wait_status
+from writer_helpers import lima_plugin_available, wait_status
 
 from blissdata_core import DataStore
 from blissdata_writer.producer import simulate_scan
-
-
-def lima_plugin_available() -> bool:
-    try:
-        from blissdata_core.streams import plugins
-
-        return plugins.load_plugin("lima") is not None
-    except Exception:
-        return False
 
 
 def _text(value) -> str:

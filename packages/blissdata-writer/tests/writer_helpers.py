@@ -144,3 +144,13 @@ class ServiceThread:
 
 def writer_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "blissdata_writer.cli", *args]
+
+
+def lima_plugin_available() -> bool:
+    """Whether blissdata_core can open lima streams (its lima plugin is installed and loads)."""
+    try:
+        from blissdata_core.streams import plugins
+
+        return plugins.load_plugin("lima") is not None
+    except Exception:
+        return False

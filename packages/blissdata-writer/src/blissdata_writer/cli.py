@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     write.add_argument(
         "--root", action="append", default=None, help="allowed directory (repeatable)"
     )
+    write.add_argument(
+        "--replace",
+        action="store_true",
+        help="remove this scan's entries from existing files first (a re-write)",
+    )
 
     sim = sub.add_parser("simulate", help="publish a BLISS-like scan and print its key")
     sim.add_argument("redis_url")
@@ -75,9 +80,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _write(args: argparse.Namespace) -> int:
-    status = ScanWriter(
-        DataStore(args.redis_url), args.scan_key, StatusBoard(args.redis_url), args.root
-    ).run()
+    writer = ScanWriter(
+        DataStore(args.redis_url),
+        args.scan_key,
+        StatusBoard(args.redis_url),
+        args.root,
+        resume=args.replace,
+    )
+    status = writer.run()
     print(f"{args.scan_key}: {status.state} ({status.points} points) {status.message}")
     return 0 if status.state == "complete" else 1
 
