@@ -269,11 +269,30 @@ def _pks(doc: dict) -> list:
     return pks
 
 
+def _schema_validator(name: str) -> Any:
+    """A validator for one schema of spec/schemas (or the packaged copy)."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    directory = vectors_dir().parent / "schemas"
+    schemas = {
+        p.name.split(".")[0]: json.loads(p.read_text()) for p in directory.glob("*.schema.json")
+    }
+    registry = Registry().with_resources(
+        (s["$id"], Resource.from_contents(s)) for s in schemas.values()
+    )
+    return Draft202012Validator(schemas[name], registry=registry)
+
+
 def check_lifecycle(case: dict, result: dict) -> list[str]:
     if "error" in result:
         return [f"publishing failed: {result['error']}: {result.get('message', '')}"]
     exp = case["expect"]
     problems = []
+    scan_schema = _schema_validator("scan")
+    for state, doc in result["documents"].items():
+        for err in list(scan_schema.iter_errors(doc))[:1]:
+            problems.append(f"{state}: not a valid scan document: {err.message}")
     for state, want in exp["documents"].items():
         have = result["documents"].get(state)
         if have is None:
