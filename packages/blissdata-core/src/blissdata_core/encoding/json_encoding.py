@@ -57,7 +57,7 @@ class JsonEncoder(Encoder):
                 )
             try:
                 values.append(json.loads(entry.payload))
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting too
                 raise MalformedEntryError(
                     f"Payload is not valid JSON: {exc}", stream, entry.index
                 ) from None

@@ -42,6 +42,27 @@ def _normalise_shape(shape: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
+#: Largest rank of a point: a batch adds one axis, and numpy (1.x) stops at 32.
+MAX_POINT_NDIM = 31
+#: Largest size of one point (the fixed dimensions), far beyond any detector
+#: but small enough that numpy can describe arrays of it.
+MAX_POINT_BYTES = 2**48
+
+
+def _check_size(shape: tuple[int, ...], itemsize: int) -> None:
+    """Refuse shapes numpy cannot represent (an encoding read from Redis may be hostile)."""
+    if len(shape) > MAX_POINT_NDIM:
+        raise ValueError(f"A point has at most {MAX_POINT_NDIM} dimensions, not {len(shape)}")
+    nbytes = itemsize
+    for dim in shape:
+        if dim > MAX_POINT_BYTES:
+            raise ValueError(f"Point dimension {dim} is too large")
+        if dim > 0:
+            nbytes *= dim
+    if nbytes > MAX_POINT_BYTES:
+        raise ValueError(f"A point of shape {shape} would take {nbytes} bytes")
+
+
 class NumericEncoder(Encoder):
     def __init__(self, dtype: Any, shape: Any = ()):
         try:
@@ -53,6 +74,7 @@ class NumericEncoder(Encoder):
                 f"Numeric streams take bool, int, uint, float or complex dtypes, not {self._dtype}"
             )
         self._shape = _normalise_shape(shape)
+        _check_size(self._shape, self._dtype.itemsize)
         self._free = -1 in self._shape
         self._point_items = math.prod(self._shape) if not self._free else -1
         self._point_bytes = self._point_items * self._dtype.itemsize if not self._free else -1
@@ -127,14 +149,14 @@ class NumericEncoder(Encoder):
     def _as_array(self, data: Any) -> np.ndarray:
         if isinstance(data, (np.ndarray, np.generic)):
             array = np.asarray(data)
-            if array.dtype != self._dtype:
+            if array.dtype.str != self._dtype.str:
                 self._raise_dtype_mismatch(array.dtype)
             return array
         try:
             natural = np.asarray(data)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"Cannot make a {self._dtype} array of the data: {exc}") from exc
-        if natural.dtype == self._dtype:
+        if natural.dtype.str == self._dtype.str:
             return natural
         if natural.dtype.kind not in _KINDS or not self._may_convert(natural.dtype):
             raise TypeError(
@@ -261,7 +283,13 @@ class NumericEncoder(Encoder):
                     stream,
                     entry.index,
                 )
-            block = np.frombuffer(buffer, dtype=self._dtype).reshape((entry.length, *shape)).copy()
+            try:
+                block = np.frombuffer(buffer, dtype=self._dtype).reshape((entry.length, *shape))
+            except ValueError as exc:  # e.g. a zero dimension next to a huge one
+                raise MalformedEntryError(
+                    f"Point shape {shape} cannot be decoded: {exc}", stream, entry.index
+                ) from None
+            block = block.copy()
             points.extend(block)
         shapes = {p.shape for p in points}
         if len(shapes) == 1:
