@@ -62,6 +62,8 @@ def parse_entry(raw: Any, stream: str | None = None) -> Entry:
         raise MalformedEntryError(
             f"Seal entry has no integer 'id' field ({raw_total!r})", stream
         ) from None
+    if total < 0:
+        raise MalformedEntryError(f"Seal entry total {total} is negative", stream)
     return Entry(total, 0, None, True)
 
 
