@@ -120,10 +120,10 @@ class _CursorState:
         self.count = _count_for(point_nbytes) if point_nbytes > 0 else READ_COUNT
 
     def resize(self, entries: list[Entry]) -> None:
-        """Size the next read after the entries just read (about ``READ_BYTES``)."""
-        nbytes = sum(len(e.payload) for e in entries if not e.is_seal)
-        if nbytes:
-            self.count = _count_for(nbytes / len(entries))
+        """Size the next read after the largest entry just read (about ``READ_BYTES``)."""
+        largest = max((len(e.payload) for e in entries if not e.is_seal), default=0)
+        if largest:
+            self.count = _count_for(largest)
 
     # Turning entries into an EventRange -------------------------------------------
     def consume(self, entries: list[Entry], last_only: bool) -> EventRange:
