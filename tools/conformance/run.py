@@ -41,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--redis (or BLISSDATA_REDIS_URL) is required")
     if args.impl == "reference":
         if not args.ref_python:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "vectors"))
+            from generate import default_reference_python
+
+            args.ref_python = default_reference_python()
+        if not args.ref_python:
             parser.error(
                 "--ref-python (or BLISSDATA_REFERENCE_PYTHON) is required for --impl reference"
             )

@@ -1,7 +1,10 @@
 """Regenerate spec/vectors/*.json by running the reference client against Redis.
 
     python tools/vectors/generate.py --redis redis://127.0.0.1:16500 \
-        --ref-python /path/to/reference-venv/bin/python
+        [--ref-python /path/to/reference-venv/bin/python]
+
+Without --ref-python (or $BLISSDATA_REFERENCE_PYTHON), the reference venv of
+blissdata_core.testing is used, created under ~/.cache/blissdata if needed.
 
 The Redis database must be dedicated to this run (it is initialised by the
 reference client when empty; keys are left behind).  Expected results are
@@ -30,6 +33,17 @@ import redis  # noqa: E402
 from loader import load_case, load_store_case, normalize_document  # noqa: E402
 
 FORMAT = 1
+
+
+def default_reference_python() -> str | None:
+    """The reference venv that blissdata_core.testing manages (created on first use)."""
+    try:
+        from blissdata_core.testing import reference_python_path
+
+        return str(reference_python_path())
+    except Exception as exc:  # not installed, no network...
+        print(f"no reference interpreter: {exc}", file=sys.stderr)
+        return None
 
 
 def run_ref(ref_python: str, job: dict) -> dict:
@@ -98,6 +112,8 @@ def main() -> None:
     parser.add_argument("--ref-python", default=os.environ.get("BLISSDATA_REFERENCE_PYTHON"))
     parser.add_argument("--out", default=str(ROOT / "spec" / "vectors"))
     args = parser.parse_args()
+    if not args.ref_python:
+        args.ref_python = default_reference_python()
     if not args.redis or not args.ref_python:
         parser.error(
             "--redis and --ref-python (or BLISSDATA_REDIS_URL / BLISSDATA_REFERENCE_PYTHON) are required"
