@@ -64,7 +64,7 @@ class ScanWriter:
         self._stop = stop or threading.Event()
         self._files = files or FilePool()
         self._resume = resume
-        self._log = logging.getLogger(f"blissdata_writer.scan.{scan_key}")
+        self._log = logging.getLogger("blissdata_writer.scan")
         self.status = ScanStatus(scan=scan_key)
         self._maps: dict[str, Group] = {}
         self._handles: dict[str, Any] = {}
@@ -83,18 +83,14 @@ class ScanWriter:
             scan = self._reload()
             self._open_maps(scan)
             if not self._maps and self._refused:
-                return self._finish(
-                    "failed", "refused target(s): " + "; ".join(self.status.refused)
-                )
+                return self._finish_refused()
             if not self._maps:
                 return self._finish("skipped", "no h5maps: nothing to write")
             self._follow_streams(scan)
             scan = self._wait_state(scan, ScanState.CLOSED)
             self._finalize(self._reload())
-            if self.status.refused:
-                return self._finish(
-                    "failed", "refused target(s): " + "; ".join(self.status.refused)
-                )
+            if self._refused:
+                return self._finish_refused()
             return self._finish("complete", "saving complete")
         except Interrupted:
             self._flush_all()
@@ -258,8 +254,9 @@ class ScanWriter:
                 continue
             prev = self._maps[path]
             streamed = {w.path for w in self._writers_by_file().get(path, []) if w.created}
+            before = stream_datasets(prev)
             for dpath, stream_name in stream_datasets(new).items():
-                if stream_datasets(prev).get(dpath) != stream_name:
+                if before.get(dpath) != stream_name:
                     self._warn(
                         f"{path}::{dpath}: streamed datasets cannot change after PREPARED, ignored"
                     )
@@ -335,6 +332,10 @@ class ScanWriter:
 
     def _publish(self) -> None:
         self._board.publish(self.status)
+
+    def _finish_refused(self) -> ScanStatus:
+        """Files outside the roots fail the scan, even when the others were written."""
+        return self._finish("failed", "refused target(s): " + "; ".join(self.status.refused))
 
     def _finish(self, state: str, message: str) -> ScanStatus:
         self.status.state = state
