@@ -29,10 +29,8 @@ from ..protocol import DATA_ENTRY_SEQ
 
 #: Payloads up to this size are concatenated into batch entries.
 MERGE_PAYLOAD_LIMIT = 64 * 1024
-#: Upper bound of one merged entry.  Larger entries gain nothing in publishing
-#: speed, and readers fetch entries by count (XREAD COUNT), so big entries make
-#: big replies.
-MERGED_ENTRY_LIMIT = 256 * 1024
+#: Upper bound of one merged entry.
+MERGED_ENTRY_LIMIT = 1024 * 1024
 #: Upper bound of the payload bytes of one pipelined round trip.
 ROUND_TRIP_LIMIT = 16 * 1024 * 1024
 
