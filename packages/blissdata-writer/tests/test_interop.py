@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from h5compare import describe, differences
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from writer_helpers import lima_plugin_available, write_scan
 from writer_strategies import random_scan
 
@@ -99,8 +98,8 @@ def test_two_scans_in_one_file_match_blisswriter(blisswriter, redis_url, tmp_pat
         HealthCheck.data_too_large,
     ],
 )
-@given(spec=random_scan(), data=st.data())
-def test_random_h5maps_match_blisswriter(blisswriter, redis_url, tmp_path, spec, data):
+@given(spec=random_scan())
+def test_random_h5maps_match_blisswriter(blisswriter, redis_url, tmp_path, spec):
     """Random item trees (every value and item type blisswriter supports) and streams."""
     workdir = tmp_path / f"ex{len(os.listdir(tmp_path))}"
     workdir.mkdir()

@@ -159,6 +159,7 @@ def readonly_disk(tmp_path):
 @pytest.mark.filterwarnings(
     "ignore::pytest.PytestUnraisableExceptionWarning"
 )  # h5py closing on a full disk
+@pytest.mark.reliability
 def test_disk_full_fails_that_scan_only(redis_url, tmp_path, small_disk, writer_service):
     writer_service()
     # 400 spectra of 1024 uint32 = 1.6 MB > 1 MiB
@@ -170,6 +171,7 @@ def test_disk_full_fails_that_scan_only(redis_url, tmp_path, small_disk, writer_
     assert wait_status(redis_url, fine.key)["state"] == "complete"
 
 
+@pytest.mark.reliability
 def test_unwritable_target_fails_that_scan_only(redis_url, tmp_path, readonly_disk, writer_service):
     writer_service()
     bad = _simulate(redis_url, readonly_disk / "sub" / "s.h5")
@@ -180,6 +182,7 @@ def test_unwritable_target_fails_that_scan_only(redis_url, tmp_path, readonly_di
     assert wait_status(redis_url, fine.key)["state"] == "complete"
 
 
+@pytest.mark.reliability
 def test_connections_killed_mid_scan(redis_url, tmp_path, writer_service):
     """Killed Redis connections: the worker reconnects, no point lost or written twice."""
     writer_service()
@@ -237,6 +240,7 @@ def _wait_listening(proc, log_path, count: int):
         time.sleep(0.05)
 
 
+@pytest.mark.reliability
 def test_restart_mid_scan_gives_the_same_file(redis_url, tmp_path):
     """Writer killed (SIGKILL) mid-scan and restarted: same file as an uninterrupted write."""
     log_path = tmp_path / "writer.log"
@@ -287,6 +291,7 @@ def test_restart_mid_scan_gives_the_same_file(redis_url, tmp_path):
     assert not differences(describe(str(path) + ".restarted.h5"), describe(str(path)))
 
 
+@pytest.mark.reliability
 def test_sigterm_exits_cleanly_and_leaves_a_readable_file(redis_url, tmp_path):
     log_path = tmp_path / "writer.log"
     proc, log = _start_writer(redis_url, log_path)
@@ -316,6 +321,7 @@ def test_sigterm_exits_cleanly_and_leaves_a_readable_file(redis_url, tmp_path):
         assert f"{scan.number}.1" in f
 
 
+@pytest.mark.reliability
 def test_redis_restart_mid_scan(redis_server_factory, tmp_path):
     """The server goes away mid-scan and comes back (same data): no point lost or doubled."""
     import numpy as np
@@ -367,3 +373,26 @@ def test_redis_restart_mid_scan(redis_server_factory, tmp_path):
     with h5py.File(path, "r") as f:
         assert f["1.1/x"][()].tolist() == [float(i) for i in range(40)]
         assert f["1.1/m"][:, 0].tolist() == list(range(40))
+
+
+@pytest.mark.parametrize("kind", ["ct", "ascan", "timescan", "mesh"])
+def test_live_write_equals_write_after_close(redis_url, tmp_path, writer_service, kind):
+    """Following a scan live gives the file a write of the closed scan gives (itself equal to blisswriter's)."""
+    from writer_helpers import lima_plugin_available
+
+    writer_service()
+    detectors = ("diode", "mca", "lima") if lima_plugin_available() else ("diode", "mca")
+    path = tmp_path / "live.h5"
+    scan = _simulate(
+        redis_url,
+        path,
+        kind=kind,
+        npoints=6,
+        count_time=0.01,
+        detectors=detectors,
+        frames_per_file=4,
+    )
+    assert wait_status(redis_url, scan.key)["state"] == "complete"
+    os.rename(path, str(path) + ".live.h5")
+    assert write_scan(redis_url, scan.key).state == "complete"
+    assert not differences(describe(str(path) + ".live.h5"), describe(str(path)))
