@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import EmptyViewException, EndOfStream, IndexNoMoreThereError
 from .entries import Entry, parse_entries
+from .publisher import MERGE_PAYLOAD_LIMIT, MERGED_ENTRY_LIMIT
 
 if TYPE_CHECKING:
     from .event_stream import EventStream
@@ -27,6 +28,10 @@ READ_COUNT = 100
 #: few replies of a couple of MB are read much faster than one of 100 MB
 #: (whose buffers must all be freshly allocated).
 READ_BYTES = 2 * 2**20
+#: A cursor's first read, before any entry size is known, assumes the largest
+#: entries the publisher makes and allows this much (a fixed count would be
+#: either too small for one-point entries or far too big for merged batches).
+FIRST_READ_BYTES = 32 * 2**20
 
 
 @dataclass(slots=True)
@@ -93,8 +98,17 @@ class View(BaseView):
         return f"View(index={self.index}, len={len(self)})"
 
 
-def _count_for(entry_nbytes: float) -> int:
-    return max(1, min(READ_COUNT, int(READ_BYTES / entry_nbytes)))
+def _count_for(entry_nbytes: float, budget: int = READ_BYTES) -> int:
+    return max(1, min(READ_COUNT, int(budget / entry_nbytes)))
+
+
+def _first_count(encoder: Any) -> int:
+    point_nbytes = getattr(encoder, "point_nbytes", -1)
+    if point_nbytes <= 0:
+        return READ_COUNT
+    if encoder.concatenable and point_nbytes <= MERGE_PAYLOAD_LIMIT:
+        return _count_for(MERGED_ENTRY_LIMIT, FIRST_READ_BYTES)
+    return _count_for(point_nbytes)
 
 
 def _split(entries: list[Entry]) -> tuple[list[Entry], Entry | None]:
@@ -115,9 +129,7 @@ class _CursorState:
         self.ll_eos = False
         self.hl_index = 0
         self.hl_eos = False
-        # entries the next XREAD asks for; until entries are seen, guessed from the point size
-        point_nbytes = getattr(self.events.encoder, "point_nbytes", -1)
-        self.count = _count_for(point_nbytes) if point_nbytes > 0 else READ_COUNT
+        self.count = _first_count(self.events.encoder)  # entries the next XREAD asks for
 
     def resize(self, entries: list[Entry]) -> None:
         """Size the next read after the largest entry just read (about ``READ_BYTES``)."""
