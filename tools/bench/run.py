@@ -147,8 +147,16 @@ def ratio(figure: Figure, project: dict | None, other: dict | None) -> float | N
 
 
 def measure(
-    workload: Workload, workers: dict[str, Worker], url: str, repeats: int, notes: list[str]
+    workload: Workload,
+    workers: dict[str, Worker],
+    url: str,
+    repeats: int,
+    notes: list[str],
+    scratch: Path,
 ) -> list[dict[str, Any]]:
+    params = dict(workload.params)
+    if "directory" in params:
+        params["directory"] = str(scratch)
     samples: dict[str, dict[str, list[float]]] = {
         f.name: {impl: [] for impl in IMPLS} for f in workload.figures
     }
@@ -159,7 +167,7 @@ def measure(
                 continue
             flush(url)
             try:
-                result = workers[impl].run(workload.task, url, workload.params)
+                result = workers[impl].run(workload.task, url, params)
             except WorkerError as exc:
                 failed.add(impl)
                 notes.append(f"{workload.name}: {exc}")
@@ -185,7 +193,7 @@ def measure(
                 "label": figure.label,
                 "unit": figure.unit,
                 "higher_is_better": figure.higher_is_better,
-                "params": workload.params,
+                "params": {k: v for k, v in params.items() if k != "directory"},
                 **stats,
                 "vs_reference": vs_ref,
                 "vs_raw": vs_raw,
@@ -225,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_reference:
         ref_python, ref_note = reference_python(args.reference_python)
     notes.append(ref_note)
+    if any(w.name == "g" for w in selected):
+        notes.append(
+            "g: blisswriter is not driven by this benchmark; raw = plain XREAD + h5py "
+            "(and h5py alone, from memory)"
+        )
 
     with (
         tempfile.TemporaryDirectory(prefix="blissdata-bench-") as tmp,
@@ -243,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                     notes.append(f"reference skipped: {exc}: {_tail(Path(tmp), 'reference')}")
             rows: list[dict[str, Any]] = []
             for workload in selected:
-                rows += measure(workload, workers, url, repeats, notes)
+                rows += measure(workload, workers, url, repeats, notes, Path(tmp))
         finally:
             for worker in workers.values():
                 worker.close()

@@ -18,6 +18,7 @@ ends when the server has acknowledged everything (seal, or the last reply).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -441,6 +442,134 @@ def _check(ok: bool, impl: str, what: str = "unexpected data read back") -> None
         raise AssertionError(f"{impl}: {what}")
 
 
+# --- the writer: a scan of (a)+(b)+(c) to HDF5 ---------------------------------------------
+
+
+def _scan_arrays(scalars: int, spectra: int, frames: int) -> dict[str, np.ndarray]:
+    """The arrays of the writer workload: 10 counters, a spectrum and a frame stream."""
+    arrays = {f"counter{c}": np.arange(scalars, dtype=np.float64) + c for c in range(10)}
+    spectrum, frame = make_arrays("float32", (4096,), 1)[0], make_arrays("uint16", (512, 512), 1)[0]
+    arrays["spectrum"] = np.ascontiguousarray(np.broadcast_to(spectrum, (spectra, 4096)))
+    arrays["frame"] = np.ascontiguousarray(np.broadcast_to(frame, (frames, 512, 512)))
+    return arrays
+
+
+def write_scan(
+    impl: str, url: str, scalars: int, spectra: int, frames: int, directory: str
+) -> dict:
+    """Time writing the scan's HDF5 file: the project's writer, or plain h5py (``raw``).
+
+    Both read a closed scan published in ~1 MB batches (publishing is not
+    timed).  ``raw`` reads every stream with plain XREADs and writes each array
+    with one h5py call (``seconds``); ``h5py_seconds`` is the h5py part alone,
+    the arrays being already in memory.
+    """
+    arrays = _scan_arrays(scalars, spectra, frames)
+    out = {
+        "bytes": sum(a.nbytes for a in arrays.values()),
+        "points": scalars * 10 + spectra + frames,
+    }
+    path = os.path.join(directory, f"bench-{impl}-{os.getpid()}-{time.monotonic_ns()}.h5")
+    try:
+        if impl == "raw":
+            out.update(_raw_writer(url, path, arrays))
+        elif impl == "project":
+            out["seconds"] = _project_writer(url, path, arrays)
+        else:
+            raise NotImplementedError("the reference writer (blisswriter) is not driven here")
+        return out
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _batches(array: np.ndarray):
+    """``(first index, batch)`` of about 1 MB, the way the scan is published."""
+    step = max(1, 2**20 // max(1, array[0].nbytes))
+    for a in range(0, len(array), step):
+        yield a, array[a : a + step]
+
+
+def _raw_writer(url: str, path: str, arrays: dict[str, np.ndarray]) -> dict:
+    import h5py
+
+    raw = Raw(url)
+    raw.pipelined_xadd(
+        (
+            (name, f"{a}-1", {b"payload": memoryview(batch).cast("B"), b"len": len(batch)})
+            for name, array in arrays.items()
+            for a, batch in _batches(array)
+        ),
+        max_commands=1000,
+        max_bytes=16 * 2**20,
+    )
+    start = time.perf_counter()
+    read = {}
+    for name, array in arrays.items():
+        payloads, last = [], "0-0"
+        while True:
+            reply = raw.raw_call("XREAD", "COUNT", 2, "STREAMS", name, last)
+            if not reply:
+                break
+            entries = reply[0][1]
+            payloads += [fields[1] for _, fields in entries]
+            last = entries[-1][0]
+        read[name] = np.frombuffer(b"".join(payloads), array.dtype).reshape(array.shape)
+    h5py_start = time.perf_counter()
+    with h5py.File(path, "w") as f:
+        measurement = f.create_group("1.1/measurement")
+        for name, array in read.items():
+            measurement.create_dataset(name, data=array)
+    end = time.perf_counter()
+    raw.close()
+    # the same h5py writing alone, from the arrays in memory
+    h5py_alone = time.perf_counter()
+    with h5py.File(path + ".2", "w") as f:
+        measurement = f.create_group("1.1/measurement")
+        for name, array in arrays.items():
+            measurement.create_dataset(name, data=array)
+    h5py_alone = time.perf_counter() - h5py_alone
+    os.unlink(path + ".2")
+    return {"seconds": end - start, "read_seconds": h5py_start - start, "h5py_seconds": h5py_alone}
+
+
+def _project_writer(url: str, path: str, arrays: dict[str, np.ndarray]) -> float:
+    from blissdata_core import DataStore, Stream
+    from blissdata_writer.scan_writer import ScanWriter
+
+    measurement = {name: {"type": "stream", "stream": name} for name in arrays}
+    h5map = {
+        "type": "group",
+        "children": {
+            "1.1": {
+                "type": "group",
+                "attributes": {"NX_class": "NXentry"},
+                "children": {"measurement": {"type": "group", "children": measurement}},
+            }
+        },
+    }
+    with DataStore(url, init_db=True) as store:
+        scan = store.create_scan({**IDENTITY, "path": path}, info={"h5maps": {path: h5map}})
+        streams = {
+            name: scan.create_stream(Stream.make_definition(name, a.dtype.str, a.shape[1:]))
+            for name, a in arrays.items()
+        }
+        scan.prepare()
+        scan.start()
+        for name, array in arrays.items():
+            for _, batch in _batches(array):
+                streams[name].send(batch)
+        scan.stop()
+        scan.close()
+        key = scan.key
+    with DataStore(url) as store:
+        start = time.perf_counter()
+        status = ScanWriter(store, key).run()
+        seconds = time.perf_counter() - start
+    _check(status.state == "complete", "project", f"writer ended {status.state}: {status.message}")
+    return seconds
+
+
 TASKS = {
     "publish_scalars": publish_scalars,
     "publish_spectra": publish_spectra,
@@ -448,6 +577,7 @@ TASKS = {
     "read_slices": read_slices,
     "cursor_read": cursor_read,
     "latency": latency,
+    "write_scan": write_scan,
 }
 
 

@@ -54,6 +54,7 @@ def _sizes(quick: bool) -> dict[str, dict[str, Any]]:
             "frames": {"points": 200, "height": 512, "width": 512},
             "slices": {"points": 1_000_000, "chunk": 10_000},
             "latency": {"points": 200, "period": 0.005},
+            "writer": {"scalars": 5_000, "spectra": 500, "frames": 100},
         }
     return {
         "scalars": {"counters": 10, "points": 20_000},
@@ -61,6 +62,7 @@ def _sizes(quick: bool) -> dict[str, dict[str, Any]]:
         "frames": {"points": 1_000, "height": 512, "width": 512},
         "slices": {"points": 1_000_000, "chunk": 10_000},
         "latency": {"points": 1_000, "period": 0.005},
+        "writer": {"scalars": 20_000, "spectra": 2_000, "frames": 500},
     }
 
 
@@ -143,5 +145,22 @@ def workloads(quick: bool) -> list[Workload]:
                 ),
             ),
             repeats=2 if not quick else 1,
+        ),
+        Workload(
+            "g",
+            "write_scan",
+            {**s["writer"], "directory": None},  # run.py fills in its scratch directory
+            (
+                Figure(
+                    "g_writer", "(g) writer (a)+(b)+(c) to HDF5 [raw: XREAD+h5py]", "MB/s",
+                    mb_rate, vs_ref=None, vs_raw=0.8,
+                ),
+                Figure(
+                    "g_writer_h5py", "(g) writer [raw: h5py alone, data in memory]", "MB/s",
+                    lambda r: r["bytes"] / MB / r.get("h5py_seconds", r["seconds"]),
+                    vs_ref=None, vs_raw=None,
+                ),
+            ),
+            impls=("project", "raw"),
         ),
     ]  # fmt: skip
