@@ -23,3 +23,7 @@ class EntryExistsError(WriterError, FileExistsError):
 
 class ScanFailedError(WriterError):
     """A scan could not be written completely (``write`` command)."""
+
+
+class DiskFullError(WriterError, OSError):
+    """Writing would leave less free space than the reserve the writer keeps."""

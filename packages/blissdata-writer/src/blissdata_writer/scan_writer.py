@@ -27,6 +27,7 @@ from .errors import EntryExistsError, H5MapError, PathRefusedError, WriterError
 from .files import FilePool
 from .h5items import Dataset, Group, diff, get_item, parse_root, stream_datasets
 from .paths import check_target
+from .space import check_space
 from .status import ScanStatus, StatusBoard
 
 #: Errors that mean "Redis is unreachable for now", not "this scan is bad".
@@ -141,6 +142,7 @@ class ScanWriter:
     def _start_file(self, path: str, root: Group) -> None:
         handle = self._files.acquire(path)
         self._handles[path] = handle
+        check_space(path)
         with handle.lock() as f:
             if self._resume:
                 nexus.remove_entries(f, root)
@@ -227,6 +229,7 @@ class ScanWriter:
                 else:
                     if data is None:
                         data = view.get_data()
+                    check_space(path, getattr(data, "nbytes", 0))
                     new = writer.add(f, view.index, data)
                     self._attribute(f, path, writer)
             self.status.points += new
