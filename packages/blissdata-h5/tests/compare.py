@@ -30,13 +30,14 @@ def assert_same_value(ours: Any, theirs: Any, where: str) -> None:
 
 def assert_same_attrs(ours: Any, theirs: Any, where: str, skip: set[str] = frozenset()) -> None:
     their_keys = [k for k in theirs.keys() if k not in skip]
-    assert sorted(ours.keys()) == sorted(their_keys), f"{where}: attribute names"
+    assert [k for k in ours.keys() if k not in skip] == their_keys, f"{where}: attribute names"
     for key in their_keys:
         assert_same_value(ours[key], theirs[key], f"{where}@{key}")
 
 
 def assert_same_tree(ours: blissdata_h5.File, theirs: h5py.File) -> None:
     assert_same_attrs(ours.attrs, theirs.attrs, "/", WRITER_ROOT_ATTRS)
+    assert list(ours.keys()) == list(theirs.keys())
     their_names: list[str] = []
     theirs.visit(their_names.append)
     our_names: list[str] = []

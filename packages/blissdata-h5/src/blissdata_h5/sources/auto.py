@@ -17,7 +17,7 @@ import numpy as np
 from blissdata_core.errors import IndexNoMoreThereError, ScanNotFoundError
 
 from ..errors import FileSourceError
-from ..nodes import DatasetNode, GroupNode, Node, Source, sort_names
+from ..nodes import DatasetNode, GroupNode, Node, Source
 from .hdf5 import Hdf5Source
 from .redis import RedisSource
 
@@ -65,7 +65,9 @@ class _MergedAttrs(Mapping):
         return self._second[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sort_names(set(self._first) | set(self._second)))
+        # the file's (creation) order, then what only Redis has
+        names = list(self._second)
+        return iter(names + [name for name in self._first if name not in set(names)])
 
     def __len__(self) -> int:
         return len(set(self._first) | set(self._second))
@@ -96,11 +98,11 @@ class AutoRoot(GroupNode):
         return redis_attrs if file_root is None else _MergedAttrs(redis_attrs, file_root.attrs)
 
     def keys(self) -> list[str]:
-        names = set(self._redis_root.keys())
+        # entries in the file first (older scans, in file order), then Redis-only ones
         file_root = self._file_root()
-        if file_root is not None:
-            names |= set(file_root.keys())
-        return sort_names(names)
+        names = [] if file_root is None else list(file_root.keys())
+        seen = set(names)
+        return names + [name for name in self._redis_root.keys() if name not in seen]
 
     def child(self, name: str) -> Node:
         try:

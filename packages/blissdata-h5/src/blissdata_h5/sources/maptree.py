@@ -45,17 +45,19 @@ class ScanContext(Protocol):
 
 
 class MapAttrs(Mapping):
-    def __init__(self, raw: Any, where: str):
+    """Attributes of one item; ``ordered`` keeps creation order (a root group's)."""
+
+    def __init__(self, raw: Any, where: str, ordered: bool = False):
         if not isinstance(raw, dict):
             raise H5MapError(where, "'attributes' must be a mapping")
-        self._raw, self._where = raw, where
+        self._raw, self._where, self._ordered = raw, where, ordered
 
     def __getitem__(self, key: str) -> Any:
         item = self._raw[key]
         return values.as_attribute(values.decode(item, f"{self._where}@{key}"))
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sort_names(self._raw))
+        return iter(list(self._raw) if self._ordered else sort_names(self._raw))
 
     def __len__(self) -> int:
         return len(self._raw)
@@ -82,7 +84,11 @@ class MapGroup(GroupNode):
         return self._item.get("attributes", {})
 
     def keys(self) -> list[str]:
-        return sort_names(name for name in self._children if not self._hidden(name))
+        return sort_names(self.ordered_keys())
+
+    def ordered_keys(self) -> list[str]:
+        """Children in map order (the creation order of a tracked group)."""
+        return [name for name in self._children if not self._hidden(name)]
 
     def _hidden(self, name: str) -> bool:
         item = self._children[name]

@@ -20,7 +20,7 @@ from blissdata_core import ScanState
 from blissdata_core.errors import BlissdataError, ScanNotFoundError
 
 from ..errors import H5MapError
-from ..nodes import GroupNode, Node, Source, sort_names
+from ..nodes import GroupNode, Node, Source
 from .default_tree import default_h5map
 from .maptree import MapAttrs, MapGroup
 
@@ -143,7 +143,8 @@ class RedisSource(Source):
         """Top-level name -> the (newest) scan that provides it."""
         found: dict[str, tuple[ScanTree, MapGroup]] = {}
         for tree, root in self.roots():
-            for name in root.keys():
+            for name in root.ordered_keys():
+                found.pop(name, None)
                 found[name] = (tree, root)
         return found
 
@@ -157,17 +158,21 @@ class RedisRoot(GroupNode):
     def __init__(self, source: RedisSource):
         self._source = source
 
+    # The writer creates files with tracked creation order at the root: entries
+    # and root attributes list in the order scans (and their maps) added them.
     @property
     def attrs(self) -> Mapping[str, Any]:
         self._source.refresh()
         merged: dict[str, Any] = {}
         for _, root in self._source.roots():
-            merged.update(root.raw_attributes)
-        return MapAttrs(merged, "/")
+            for name, value in root.raw_attributes.items():
+                merged.pop(name, None)  # h5py re-creates an attribute it overwrites
+                merged[name] = value
+        return MapAttrs(merged, "/", ordered=True)
 
     def keys(self) -> list[str]:
         self._source.refresh()
-        return sort_names(self._source.entries())
+        return list(self._source.entries())
 
     def child(self, name: str) -> Node:
         if self._source._searched_at < 0:
