@@ -185,6 +185,29 @@ def test_disk_full_fails_that_scan_only(
     assert wait_status(redis_url, fine.key)["state"] == "complete"
 
 
+@pytest.fixture
+def forbidden_dir(tmp_path):
+    """A directory nobody may create files in, root included (immutable attribute)."""
+    path = tmp_path / "forbidden"
+    path.mkdir()
+    proc = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot make a directory immutable here: {proc.stderr.strip()}")
+    yield path
+    subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+@pytest.mark.reliability
+def test_permission_denied_fails_that_scan_only(redis_url, tmp_path, forbidden_dir, writer_service):
+    writer_service()
+    bad = _simulate(redis_url, forbidden_dir / "s.h5")
+    fine = _simulate(redis_url, tmp_path / "fine.h5")
+    status = wait_status(redis_url, bad.key)
+    assert status["state"] == "failed"
+    assert "permission denied" in status["message"], status["message"]
+    assert wait_status(redis_url, fine.key)["state"] == "complete"
+
+
 @pytest.mark.reliability
 def test_unwritable_target_fails_that_scan_only(redis_url, tmp_path, readonly_disk, writer_service):
     writer_service()
