@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 
 import h5py
@@ -433,3 +434,20 @@ def test_live_write_equals_write_after_close(redis_url, tmp_path, writer_service
     os.rename(path, str(path) + ".live.h5")
     assert write_scan(redis_url, scan.key).state == "complete"
     assert not differences(describe(str(path) + ".live.h5"), describe(str(path)))
+
+
+def test_file_locked_by_another_process_fails_that_scan(redis_url, tmp_path):
+    path = tmp_path / "locked.h5"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import h5py, sys; f = h5py.File(sys.argv[1], 'w'); print('open', flush=True); sys.stdin.read()", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        scan = _simulate(redis_url, path, detectors=("diode",))
+        status = write_scan(redis_url, scan.key)
+    finally:
+        holder.stdin.close()
+        holder.wait(30)
+    assert status.state == "failed"
+    assert "locked" in status.message, status.message

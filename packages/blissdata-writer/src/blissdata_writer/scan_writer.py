@@ -23,7 +23,7 @@ from blissdata_core.errors import ScanNotFoundError, ServerConnectionError
 
 from . import nexus
 from .datasets import ArrayDatasetWriter, LimaDatasetWriter
-from .errors import EntryExistsError, H5MapError, PathRefusedError, WriterError
+from .errors import H5MapError, PathRefusedError, WriterError
 from .files import FilePool
 from .h5items import Dataset, Group, diff, get_item, parse_root, stream_datasets
 from .paths import check_target
@@ -351,7 +351,7 @@ class ScanWriter:
 
 def describe_error(exc: BaseException) -> str:
     """A message that says what went wrong to someone reading the scan status."""
-    if isinstance(exc, EntryExistsError | PathRefusedError | H5MapError):
+    if isinstance(exc, WriterError):
         return str(exc)
     code = getattr(exc, "errno", None)
     text = str(exc)
@@ -365,4 +365,6 @@ def describe_error(exc: BaseException) -> str:
         or "Permission denied" in text
     ):
         return f"permission denied: {text}"
+    if isinstance(exc, BlockingIOError) or "unable to lock file" in text:
+        return f"file locked by another process: {text}"
     return f"{type(exc).__name__}: {text}"
