@@ -27,11 +27,23 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
+def _worker_ports() -> list[int]:
+    """This xdist worker's share of the range, so that workers never race for a port."""
+    import os
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    index = int("".join(c for c in worker if c.isdigit()) or 0)
+    share = max(len(PORT_RANGE) // max(count, 1), 1)
+    start = PORT_RANGE.start + (index % max(count, 1)) * share
+    return list(range(start, min(start + share, PORT_RANGE.stop)))
+
+
 def suite_port() -> int:
-    """A free port of the suite's range, else 0 (any free port)."""
+    """A free port of this worker's share of the range, else 0 (any free port)."""
     import random
 
-    ports = list(PORT_RANGE)
+    ports = _worker_ports()
     random.shuffle(ports)
     for port in ports:
         if _port_is_free(port):

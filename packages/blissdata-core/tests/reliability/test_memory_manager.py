@@ -116,10 +116,10 @@ def test_running_scan_keeps_its_window(store):
         big.send(np.full(POINT, float(i)))
     big.join()
     window = 300
-    with MemoryManager(store.url, baseline + 4 * 2**20, min_window=window) as manager:
+    with MemoryManager(store.url, baseline + 2**20, min_window=window) as manager:
         summary = manager.run_once()
         assert summary["trimmed_running"] == [scan.key]
-        assert summary["over_budget"], "a window of 300 points (2.4 MiB) and a small budget"
+        assert summary["over_budget"], "300 points (2.4 MiB) do not fit in 1 MiB: the window wins"
         reader = store.load_scan(scan.key)
         stream = reader.streams["big"]
         assert len(stream) == 1500 and not stream.is_sealed()

@@ -51,7 +51,7 @@ def test_writer_fault(module: str, name: str):
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
     if proc.returncode == 5:
         pytest.skip(f"{name}: nothing collected")
-    if proc.returncode < 0 and "1 passed" in proc.stdout:
+    if proc.returncode < 0 and " passed" in proc.stdout and "failed" not in proc.stdout:
         # known: the test passes, then the interpreter dies at exit (h5py after a
         # full disk); reported to the writer, kept visible here
         pytest.xfail(f"{name} passed, then its process died of signal {-proc.returncode}")
