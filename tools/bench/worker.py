@@ -215,7 +215,7 @@ def publish_frames(impl: str, url: str, points: int, height: int, width: int) ->
 # --- random access: stream[a:b] ------------------------------------------------------
 
 
-def read_slices(impl: str, url: str, points: int, chunk: int, passes: int = 5) -> dict:
+def read_slices(impl: str, url: str, points: int, chunk: int, passes: int = 9) -> dict:
     """A sealed float64 stream written in ``chunk``-point batches, read back by slices.
 
     Each read is repeated ``passes`` times (it takes milliseconds) and the
