@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+
 from blissdata_core import (
     NoWritePermission,
     ScanInfoError,
@@ -197,3 +198,46 @@ def test_writer_stream_from_elsewhere(data_store, new_scan):
     assert list(reader.streams["x"][:]) == [0, 1, 2, 3, 4]
     scan.stop()
     scan.close()
+
+
+def _raw_scan(data_store, mutate):
+    from blissdata_core.ulid import new_ulid
+
+    pk, state_pk = new_ulid(), new_ulid()
+    doc = {
+        "pk": pk,
+        "id": {"pk": new_ulid(), "name": "raw", "number": 1, "data_policy": "p", "session": None,
+               "proposal": None, "collection": None, "dataset": None, "path": None},
+        "info": {},
+        "state_stream": {"pk": state_pk, "encoding": None, "info": None},
+        "data_streams": {
+            "good": {"pk": new_ulid(), "encoding": {"type": "json"}, "info": {}},
+            "bad": {"pk": new_ulid(), "encoding": {"type": "numeric", "dtype_str": "<f8", "shape": []},
+                    "info": {}},
+        },
+    }  # fmt: skip
+    mutate(doc)
+    data_store.redis.execute_command("JSON.SET", f"esrf:scan:{pk}", "$", json.dumps(doc))
+    data_store.redis.xadd(f"esrf:stream:{state_pk}", {"state": 1})
+    return f"esrf:scan:{pk}"
+
+
+def test_document_validated_on_load(data_store):
+    from blissdata_core import ScanValidationError
+
+    key = _raw_scan(data_store, lambda d: d["id"].pop("number"))
+    with pytest.raises(ScanValidationError, match="number"):
+        data_store.load_scan(key)
+    key = _raw_scan(data_store, lambda d: d.update(info=[1, 2]))
+    with pytest.raises(ScanValidationError):
+        data_store.load_scan(key)
+
+
+def test_bad_stream_model_breaks_only_that_stream(data_store):
+    from blissdata_core import ScanValidationError
+
+    key = _raw_scan(data_store, lambda d: d["data_streams"]["bad"]["encoding"].update(dtype_str=8))
+    scan = data_store.load_scan(key)
+    assert len(scan.streams["good"]) == 0
+    with pytest.raises(ScanValidationError, match="dtype_str"):
+        len(scan.streams["bad"])

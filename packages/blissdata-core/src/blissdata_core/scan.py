@@ -38,6 +38,7 @@ from .protocol import (
     scan_key,
     stream_key,
 )
+from .schemas import validate_scan_document
 from .streams import plugins
 from .streams.definition import StreamDefinition
 from .streams.event_stream import EventStream
@@ -165,6 +166,9 @@ def check_scan_document(doc: Any, key: str) -> dict[str, Any]:
             model["encoding"] = None
         if model.get("info") == "":
             model["info"] = {}
+    # The spec's schema, after the legacy fix-ups above.  Streams are checked one
+    # by one when opened, so a single bad stream model leaves the scan readable.
+    validate_scan_document({**doc, "data_streams": {}})
     return doc
 
 
@@ -484,11 +488,20 @@ class Scan:
             if name in self._streams or name in self._writer_streams:
                 continue
             try:
+                validate_scan_document({**self._doc, "data_streams": {name: model}})
                 event_stream = EventStream(self._data_store, name, model)
             except BlissdataError as exc:
                 info = model.get("info") if isinstance(model.get("info"), dict) else {}
+                plugin = info.get("plugin")
+                if isinstance(plugin, str) and isinstance(exc, ScanValidationError):
+                    # the model does not fit what its plugin declares
+                    cause, exc = (
+                        exc,
+                        BrokenPluginException(f"Plugin {plugin!r} stream {name!r}: {exc}"),
+                    )
+                    exc.__cause__ = cause
                 self._streams[name] = BrokenPluginStream(
-                    None, name, stream_key(model["pk"]), info, info.get("plugin"), exc
+                    None, name, stream_key(model["pk"]), info, plugin, exc
                 )
                 continue
             self._streams[name] = resolve_stream_class(self, event_stream)
