@@ -137,6 +137,7 @@ def test_flood_against_a_draining_server_stays_within_the_bound(server: Embedded
         assert np.array_equal(back[npoints - 1], frames[(npoints - 1) % len(frames)])
 
 
+@pytest.mark.reliability
 def test_send_raises_publish_queue_full_when_the_server_does_not_drain(server: EmbeddedRedis):
     DataStore(server.url, init_db=True).close()
     frames = _frames()
