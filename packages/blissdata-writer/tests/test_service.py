@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 
 import h5py
 import pytest
@@ -260,70 +262,65 @@ def test_connections_killed_mid_scan(redis_url, tmp_path, writer_service):
 # --- the service process ------------------------------------------------------------
 
 
-def _start_writer(redis_url, log_path):
-    log = open(log_path, "a")  # noqa: SIM115
-    proc = subprocess.Popen(
-        writer_command("run", redis_url, "--no-progress"), stdout=log, stderr=subprocess.STDOUT
-    )
-    return proc, log
+@contextlib.contextmanager
+def writer_process(redis_url, log_path):
+    """``blissdata-writer run`` in a subprocess, listening; killed at the end if still alive."""
+    started = log_path.read_text().count("listening to") if log_path.exists() else 0
+    with open(log_path, "a") as log:
+        proc = subprocess.Popen(
+            writer_command("run", redis_url, "--no-progress"), stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while log_path.read_text().count("listening to") <= started:
+                assert proc.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.05)
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
-def _wait_listening(proc, log_path, count: int):
-    import time
+def when_points_written(redis_url, action):
+    """An ``on_prepared`` hook: run ``action`` in a thread once the writer put points in the file."""
+    done = threading.Event()
 
-    deadline = time.monotonic() + 60
-    while log_path.read_text().count("listening to") < count:
-        assert proc.poll() is None, log_path.read_text()
-        assert time.monotonic() < deadline, log_path.read_text()
-        time.sleep(0.05)
+    def hook(scan):
+        def watch():
+            while not wait_status(redis_url, scan.key, states=("writing",))["points"]:
+                time.sleep(0.01)
+            action()
+            done.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+
+    return hook, done
 
 
 @pytest.mark.reliability
 def test_restart_mid_scan_gives_the_same_file(redis_url, tmp_path):
     """Writer killed (SIGKILL) mid-scan and restarted: same file as an uninterrupted write."""
     log_path = tmp_path / "writer.log"
-    proc, log = _start_writer(redis_url, log_path)
     path = tmp_path / "r.h5"
-    try:
-        _wait_listening(proc, log_path, 1)
-        killed = threading.Event()
-
-        def kill_when_writing(scan):
-            def watch():
-                wait_status(redis_url, scan.key, states=("writing",))
-                board = redis.Redis.from_url(redis_url)
-                while True:  # some points are in the file
-                    doc = json.loads(board.get(STATUS_PREFIX + scan.key))
-                    if doc["points"] > 0:
-                        break
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                killed.set()
-
-            threading.Thread(target=watch, daemon=True).start()
-
+    with writer_process(redis_url, log_path) as first:
+        hook, killed = when_points_written(redis_url, lambda: (first.kill(), first.wait()))
         holder = {}
-
-        def produce():
-            holder["scan"] = _simulate(
-                redis_url, path, npoints=40, count_time=0.02, on_prepared=kill_when_writing
+        producer = threading.Thread(
+            target=lambda: holder.setdefault(
+                "scan", _simulate(redis_url, path, npoints=40, count_time=0.02, on_prepared=hook)
             )
-
-        producer = threading.Thread(target=produce)
+        )
         producer.start()
         assert killed.wait(60)
-        proc, log2 = _start_writer(redis_url, log_path)
+    with writer_process(redis_url, log_path) as second:
         producer.join()
         scan = holder["scan"]
         status = wait_status(redis_url, scan.key)
         assert status["state"] == "complete", status
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
-        log2.close()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        log.close()
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0
     os.rename(path, str(path) + ".restarted.h5")
     assert write_scan(redis_url, scan.key).state == "complete"
     assert not differences(describe(str(path) + ".restarted.h5"), describe(str(path)))
@@ -331,28 +328,12 @@ def test_restart_mid_scan_gives_the_same_file(redis_url, tmp_path):
 
 @pytest.mark.reliability
 def test_sigterm_exits_cleanly_and_leaves_a_readable_file(redis_url, tmp_path):
-    log_path = tmp_path / "writer.log"
-    proc, log = _start_writer(redis_url, log_path)
     path = tmp_path / "t.h5"
-    try:
-        _wait_listening(proc, log_path, 1)
-        done = threading.Event()
-
-        def terminate(scan):
-            def watch():
-                wait_status(redis_url, scan.key, states=("writing",))
-                proc.send_signal(signal.SIGTERM)
-                done.set()
-
-            threading.Thread(target=watch, daemon=True).start()
-
-        scan = _simulate(redis_url, path, npoints=30, count_time=0.02, on_prepared=terminate)
+    with writer_process(redis_url, tmp_path / "writer.log") as proc:
+        hook, done = when_points_written(redis_url, lambda: proc.send_signal(signal.SIGTERM))
+        scan = _simulate(redis_url, path, npoints=30, count_time=0.02, on_prepared=hook)
         assert done.wait(30)
         assert proc.wait(30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        log.close()
     status = wait_status(redis_url, scan.key, states=("interrupted",))
     assert status["state"] == "interrupted"
     with h5py.File(path, "r") as f:  # consistent file, entry there

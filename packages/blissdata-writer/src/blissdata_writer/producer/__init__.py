@@ -10,6 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -44,24 +45,17 @@ def _next_number(data_store: DataStore, path: str) -> int:
 def simulate_scan(
     data_store: DataStore,
     kind: str = "ascan",
-    npoints: int = 10,
-    count_time: float = 0.1,
-    path: str | None = None,
-    detectors: tuple[str, ...] | list[str] = DETECTORS,
-    number: int | None = None,
-    session: str = "demo",
-    frames_per_file: int = 10,
+    *,
     on_created: Callable[[Scan], None] | None = None,
     on_prepared: Callable[[Scan], None] | None = None,
+    **options: Any,
 ) -> Scan:
-    """Publish a whole scan (returns when it is CLOSED).
+    """Publish a whole scan (returns when it is CLOSED); ``options`` are those of :func:`create_scan`.
 
     ``on_created`` sees the scan right after its creation, ``on_prepared`` once
     it is PREPARED, before any data is sent.
     """
-    scan, plan, sender = create_scan(
-        data_store, kind, npoints, count_time, path, detectors, number, session, frames_per_file
-    )
+    scan, plan, sender = create_scan(data_store, kind, **options)
     if on_created is not None:
         on_created(scan)
     run_scan(scan, plan, sender, on_prepared)
