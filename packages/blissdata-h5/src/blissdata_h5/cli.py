@@ -6,9 +6,12 @@ import argparse
 import sys
 from typing import Any
 
+import h5py
+
 from .dataset import Dataset
 from .errors import H5MapError
 from .file import REDIS_URL_ENV, SOURCES, File
+from .group import Group
 
 
 def _describe(obj: Any) -> str:
@@ -20,26 +23,46 @@ def _describe(obj: Any) -> str:
     return "Group"
 
 
-def tree(file: File, out: Any = sys.stdout, attributes: bool = False) -> None:
+def _show(group: Group, key: str, name: str, out: Any) -> Any:
+    """Print one child; the object to descend into, or None for a link."""
+    link = group.get(key, getlink=True)
+    if isinstance(link, h5py.SoftLink):
+        out.write(f"/{name:<39} Soft Link {{{link.path}}}\n")
+        return None
+    if isinstance(link, h5py.ExternalLink):
+        out.write(f"/{name:<39} External Link {{{link.filename}//{link.path}}}\n")
+        return None
+    obj = group[key]
+    out.write(f"/{name:<39} {_describe(obj)}\n")
+    return obj
+
+
+def tree(file: File, out: Any = None, attributes: bool = False) -> None:
+    """Print every object below the root; a broken item prints its error and the walk goes on."""
+    out = sys.stdout if out is None else out
     out.write(f"/{'':<39} Group\n")
 
-    def show(name: str, obj: Any) -> None:
-        out.write(f"/{name:<39} {_describe(obj)}\n")
-        if attributes:
-            for key in obj.attrs:
-                try:
-                    value = obj.attrs[key]
-                except (KeyError, H5MapError) as exc:
-                    value = f"<error: {exc}>"
-                out.write(f"    @{key} = {value!r}\n")
+    def walk(group: Any, prefix: str) -> None:
+        for key in group.keys():
+            name = f"{prefix}{key}"
+            try:
+                obj = _show(group, key, name, out)
+            except (KeyError, H5MapError, IndexError, OSError) as exc:
+                out.write(f"/{name:<39} <error: {exc}>\n")
+                continue
+            if obj is None:
+                continue
+            if attributes:
+                for attr in obj.attrs:
+                    try:
+                        value = obj.attrs[attr]
+                    except (KeyError, H5MapError) as exc:
+                        value = f"<error: {exc}>"
+                    out.write(f"    @{attr} = {value!r}\n")
+            if isinstance(obj, Group):
+                walk(obj, name + "/")
 
-    def safe(name: str, obj: Any) -> None:
-        try:
-            show(name, obj)
-        except (KeyError, H5MapError, IndexError) as exc:
-            out.write(f"/{name:<39} <error: {exc}>\n")
-
-    file.visititems(safe)
+    walk(file, "")
 
 
 def main(argv: list[str] | None = None) -> int:

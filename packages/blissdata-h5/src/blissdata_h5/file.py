@@ -104,6 +104,7 @@ class File(Group):
         if isinstance(node, GroupNode):
             return Group(self, name, node)
         if isinstance(node, DatasetNode):
+            node.check()
             return Dataset(self, name, node)
         raise H5PathError(f"{name!r} in {self.filename} is neither a group nor a dataset")
 
@@ -176,7 +177,11 @@ class File(Group):
         if path == self.filename:
             return self
         if path not in self._externals:
-            self._externals[path] = File(path, **self._options)
+            # the target may be any HDF5 file (detector data...): look in Redis and on disk
+            options = dict(self._options)
+            if options["source"] == "redis":
+                options["source"] = "auto"
+            self._externals[path] = File(path, **options)
         return self._externals[path]
 
 

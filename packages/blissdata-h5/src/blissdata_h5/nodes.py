@@ -72,6 +72,9 @@ class DatasetNode(Node):
     def read_rows(self, start: int, stop: int, step: int) -> np.ndarray:
         """Rows ``start:stop:step`` (step > 0, bounds within ``shape[0]``)."""
 
+    def check(self) -> None:  # noqa: B027 - most datasets have nothing to check
+        """Raise now (when opened) what reading would raise: a bad value in the map."""
+
     @property
     def live(self) -> bool:
         """True while more rows may still arrive."""

@@ -3,7 +3,8 @@
 Any scan can then be browsed like a BLISS file: ``<number>.1`` (NXentry) with
 ``title``, ``start_time`` (when the scan info has one), ``measurement/<name>``
 for every array stream and ``instrument/<name>/data`` linking to it.  Stream
-names keep their last ``:`` part (``axis:sx`` -> ``sx``) unless two collide.
+names keep their last ``:`` part (``axis:sx`` -> ``sx``) unless two collide
+(then ``axis_sx``, ``timer_sx``).
 """
 
 from __future__ import annotations
@@ -68,6 +69,6 @@ def _short_names(names: list[str]) -> dict[str, str]:
     for value in short.values():
         counts[value] = counts.get(value, 0) + 1
     return {
-        name: value if counts[value] == 1 else name.replace("/", "_")
+        name: value if counts[value] == 1 else name.replace("/", "_").replace(":", "_")
         for name, value in short.items()
     }

@@ -167,13 +167,25 @@ def _dataset(value: Any, attributes: Any, path: str, context: ScanContext) -> Da
         from .streamed import StreamDataset
 
         return StreamDataset(stream, attrs, path)
-    return StaticDataset(values.decode(value, path), attrs, path)
+    return StaticDataset(value, attrs, path)
 
 
 class StaticDataset(DatasetNode):
-    def __init__(self, array: np.ndarray, attrs: Mapping[str, Any], path: str):
-        self._array, self._attrs = array, attrs
+    """A value from the map, decoded when first used (listing never decodes)."""
+
+    def __init__(self, raw: Any, attrs: Mapping[str, Any], path: str):
+        self._raw, self._attrs = raw, attrs
+        self._decoded: np.ndarray | None = None
         self.path = path
+
+    def check(self) -> None:
+        self._array  # noqa: B018 - decoding is the check
+
+    @property
+    def _array(self) -> np.ndarray:
+        if self._decoded is None:
+            self._decoded = values.decode(self._raw, self.path)
+        return self._decoded
 
     @property
     def attrs(self) -> Mapping[str, Any]:

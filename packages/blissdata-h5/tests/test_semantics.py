@@ -1,0 +1,237 @@
+"""Links, live waiting, default trees, bad input, the CLI."""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+
+import h5py
+import numpy as np
+import pytest
+from helpers import entry_map, make_scan, send
+
+import blissdata_h5
+from blissdata_core import Stream
+from blissdata_core.errors import BlissdataError
+from blissdata_h5 import cli
+
+
+def open_redis(path, data_store, **kwargs):
+    return blissdata_h5.File(path, data_store=data_store, source="redis", **kwargs)
+
+
+# --- bad input -------------------------------------------------------------------
+
+
+def test_bad_items_raise_errors_naming_the_path(data_store, tmp_path):
+    path = str(tmp_path / "bad.h5")
+    h5map = entry_map(
+        1,
+        {
+            "weird": {"type": "bogus", "value": 1},
+            "dangling": {"type": "soft_link", "target_path": "/1.1/nowhere"},
+            "lost": {"type": "stream", "stream": "not_a_stream"},
+            "nulls": [None, 1],
+            "badb64": {"type": "inline_b64", "dtype": "<f8", "value": "!!"},
+            "good": 1,
+        },
+        attributes={
+            "NX_class": "NXentry",
+            "broken": {"type": "inline", "dtype": "int8", "value": 1000},
+        },
+    )
+    make_scan(data_store, path, h5maps=h5map)
+    with open_redis(path, data_store) as f:
+        entry = f["1.1"]
+        assert sorted(entry) == ["badb64", "dangling", "good", "lost", "nulls", "weird"]
+        with pytest.raises(
+            blissdata_h5.H5MapError, match=r"/1\.1/weird.*unknown item type 'bogus'"
+        ):
+            entry["weird"]
+        with pytest.raises(blissdata_h5.DanglingLinkError, match=r"/1\.1/dangling") as exc:
+            entry["dangling"]
+        assert isinstance(exc.value, KeyError) and isinstance(exc.value, BlissdataError)
+        assert "dangling" not in entry
+        assert isinstance(entry.get("dangling", getlink=True), h5py.SoftLink)
+        with pytest.raises(blissdata_h5.MissingStreamError, match=r"/1\.1/lost.*not_a_stream"):
+            entry["lost"]
+        with pytest.raises(blissdata_h5.H5MapError, match=r"/1\.1/nulls"):
+            entry["nulls"]
+        with pytest.raises(blissdata_h5.H5MapError, match=r"/1\.1/badb64"):
+            entry["badb64"]
+        with pytest.raises(blissdata_h5.H5MapError, match=r"/1\.1@broken"):
+            entry.attrs["broken"]
+        assert entry.attrs["NX_class"] == "NXentry"
+        assert entry["good"][()] == 1
+        with pytest.raises(KeyError, match="missing"):
+            f["1.1/missing"]
+        with pytest.raises(KeyError):
+            f["1.1/good/below"]
+        # the CLI keeps going over broken items
+        out = io.StringIO()
+        cli.tree(f, out)
+        assert "unknown item type" in out.getvalue() and "/1.1/good" in out.getvalue()
+
+
+def test_soft_link_cycle_is_an_error(data_store, tmp_path):
+    path = str(tmp_path / "cycle.h5")
+    h5map = entry_map(
+        1,
+        {
+            "a": {"type": "soft_link", "target_path": "b"},
+            "b": {"type": "soft_link", "target_path": "/1.1/a"},
+        },
+    )
+    make_scan(data_store, path, h5maps=h5map)
+    with open_redis(path, data_store) as f, pytest.raises(KeyError, match="links"):
+        f["1.1/a"]
+
+
+# --- links -------------------------------------------------------------------------
+
+
+def test_external_links_and_binary_datasets(data_store, tmp_path):
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as h5:
+        h5["group/data"] = np.arange(4)
+    raw = tmp_path / "frames.bin"
+    frames = np.arange(12, dtype="<u2").reshape(3, 4)
+    raw.write_bytes(b"HEAD" + frames.tobytes())
+    path = str(tmp_path / "main.h5")
+    h5map = entry_map(
+        1,
+        {
+            "ext": {"type": "external_link", "target_file": "other.h5", "target_path": "/group"},
+            "raw": {
+                "type": "external_binary_dataset",
+                "dtype": "<u2",
+                "shape": [3, 4],
+                "files": [{"name": str(raw), "offset": 4, "size": frames.nbytes}],
+            },
+            "b64": {
+                "type": "inline_b64",
+                "dtype": ">f4",
+                "shape": [2],
+                "value": base64.b64encode(np.array([1.5, 2.5], ">f4").tobytes()).decode(),
+            },
+        },
+    )
+    make_scan(data_store, path, h5maps=h5map)
+    with open_redis(path, data_store) as f:
+        np.testing.assert_array_equal(f["1.1/ext/data"][1:], [1, 2, 3])
+        assert f["1.1/ext"].file.filename == str(other)
+        assert f["1.1/ext/data"].name == "/group/data"
+        assert isinstance(f["1.1"].get("ext", getlink=True), h5py.ExternalLink)
+        np.testing.assert_array_equal(f["1.1/raw"][1], frames[1])
+        assert f["1.1/b64"].dtype == np.dtype(">f4")
+        assert f["1.1/b64"][-1] == 2.5
+
+
+# --- live semantics ----------------------------------------------------------------
+
+
+def test_live_lengths_and_waiting(data_store, tmp_path):
+    path = str(tmp_path / "live.h5")
+    scan = make_scan(
+        data_store,
+        path,
+        h5maps=entry_map(1, {"x": {"type": "stream", "stream": "x"}}),
+        streams={"x": ("int64", ())},
+    )
+    with open_redis(path, data_store) as f:
+        x = f["1.1/x"]
+        assert x.shape == (0,) and x.live
+        with pytest.raises(IndexError):
+            x[0]
+        assert x.wait(1, timeout=0.05) is False
+        send(scan, "x", np.arange(3))
+        assert len(x) == 3 and list(x) == [0, 1, 2]
+
+        def later():
+            send(scan, "x", np.arange(3, 6))
+            scan.stop()
+            scan.close()
+
+        thread = threading.Thread(target=later)
+        with open_redis(path, data_store, wait_timeout=30) as waiting:
+            thread.start()
+            assert waiting["1.1/x"][5] == 5  # blocks until published
+        thread.join()
+        assert x.wait() is True and not x.live
+        assert x[-1] == 5 and x.shape == (6,)
+
+
+def test_empty_stream_dataset_vanishes_at_close_like_in_the_file(data_store, tmp_path):
+    path = str(tmp_path / "empty.h5")
+    scan = make_scan(
+        data_store,
+        path,
+        h5maps=entry_map(1, {"x": {"type": "stream", "stream": "x"}}),
+        streams={"x": ("float32", (2,))},
+    )
+    with open_redis(path, data_store) as f:
+        assert f["1.1/x"].shape == (0, 2)
+        scan.stop()
+        scan.close()
+        assert "x" not in f["1.1"] and list(f["1.1"]) == []
+
+
+# --- scans without h5maps -------------------------------------------------------------
+
+
+def test_plain_scan_gets_a_default_tree(data_store, tmp_path):
+    path = str(tmp_path / "plain.h5")
+    scan = data_store.create_scan(
+        {"name": "ct", "number": 7, "data_policy": "no_policy", "path": path},
+        info={"title": "ct 0.1", "start_time": "2026-11-26T10:00:00+01:00"},
+    )
+    scan.create_stream(Stream.make_definition("axis:sx", "float64", ()))
+    scan.create_stream(Stream.make_definition("timer:sx", "float64", ()))
+    scan.create_stream(Stream.make_definition("diode", "int32", ()))
+    scan.create_stream(Stream.make_definition("events", "json"))
+    scan.prepare()
+    scan.start()
+    send(scan, "diode", np.arange(4, dtype=np.int32))
+    with open_redis(path, data_store) as f:
+        entry = f["7.1"]
+        assert entry.attrs["NX_class"] == "NXentry"
+        assert entry["title"][()] == b"ct 0.1"
+        assert entry["start_time"][()] == b"2026-11-26T10:00:00+01:00"
+        assert sorted(entry["measurement"]) == ["axis_sx", "diode", "timer_sx"]
+        assert entry["measurement/diode"][-1] == 3
+        assert entry["instrument/diode/data"].shape == (4,)
+        out = io.StringIO()
+        cli.tree(f, out)
+        assert "/7.1/measurement/diode" in out.getvalue() and "{4} int32 (live)" in out.getvalue()
+
+
+def test_cli_tree(data_store, redis_url, tmp_path, capsys):
+    path = str(tmp_path / "cli.h5")
+    scan = make_scan(
+        data_store,
+        path,
+        h5maps=entry_map(2, {"x": {"type": "stream", "stream": "x"}, "n": 3}),
+        streams={"x": ("float64", (5,))},
+    )
+    send(scan, "x", np.zeros((2, 5)))
+    assert cli.main(["tree", path, "--redis", redis_url, "--source", "redis", "--attrs"]) == 0
+    out = capsys.readouterr().out
+    assert "/2.1/x" in out and "{2, 5} float64 (live)" in out and "@NX_class = 'NXentry'" in out
+    assert cli.main(["tree", str(tmp_path / "none.h5"), "--source", "file"]) == 1
+
+
+def test_source_selection(data_store, tmp_path, monkeypatch):
+    path = str(tmp_path / "sel.h5")
+    with pytest.raises(ValueError, match="read-only"):
+        blissdata_h5.File(path, "w", data_store=data_store)
+    with pytest.raises(ValueError, match="source"):
+        blissdata_h5.File(path, data_store=data_store, source="nope")
+    monkeypatch.delenv("BLISSDATA_REDIS_URL", raising=False)
+    with pytest.raises(ValueError, match="BLISSDATA_REDIS_URL"):
+        blissdata_h5.File(path, source="redis")
+    monkeypatch.setenv("BLISSDATA_REDIS_URL", data_store.url)
+    with blissdata_h5.File(path, source="redis") as f:
+        assert list(f) == [] and f.source == "redis"
+    with pytest.raises(blissdata_h5.FileSourceError):
+        blissdata_h5.File(path, source="file")["x"]
