@@ -432,3 +432,36 @@ def test_file_locked_by_another_process_fails_that_scan(redis_url, tmp_path):
         holder.wait(30)
     assert status.state == "failed"
     assert "locked" in status.message, status.message
+
+
+def test_a_slow_scan_does_not_hold_back_others(redis_url, tmp_path, writer_service):
+    """A scan that never progresses (stuck before PREPARED, then mid-way) leaves the others alone."""
+    from blissdata_core import Stream
+
+    writer_service()
+    ds = DataStore(redis_url)
+    path = str(tmp_path / "stuck.h5")
+    h5map = {
+        "type": "group",
+        "children": {
+            "1.1": {"type": "group", "children": {"x": {"type": "stream", "stream": "x"}}}
+        },
+    }
+    stuck = ds.create_scan(
+        {"name": "stuck", "number": 1, "data_policy": "no_policy", "path": path},
+        info={"h5maps": {path: h5map}},
+    )
+    x = stuck.create_stream(Stream.make_definition("x", "float64"))
+    quick = _simulate(redis_url, tmp_path / "quick1.h5")
+    assert wait_status(redis_url, quick.key)["state"] == "complete"
+    assert wait_status(redis_url, stuck.key, states=("waiting",))["state"] == "waiting"
+    stuck.prepare()
+    stuck.start()
+    x.send(1.0)
+    x.join()
+    assert wait_status(redis_url, stuck.key, states=("writing",))["state"] == "writing"
+    quick = _simulate(redis_url, tmp_path / "quick2.h5", kind="mesh", npoints=3)
+    assert wait_status(redis_url, quick.key)["state"] == "complete"
+    assert wait_status(redis_url, stuck.key, states=("writing",))["state"] == "writing"
+    stuck.close()
+    assert wait_status(redis_url, stuck.key)["state"] == "complete"
