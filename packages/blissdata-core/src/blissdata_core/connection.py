@@ -20,7 +20,7 @@ import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .errors import NoWritePermission, ServerConnectionError
+from .errors import BlissdataError, NoWritePermission, PublishError, ServerConnectionError
 
 #: Socket timeout for ordinary commands: a server that answers nothing for
 #: this long is treated as gone.
@@ -59,11 +59,20 @@ def make_client(url: str, **options: Any) -> redis.Redis:
         raise ValueError(f"Invalid Redis URL {redact_url(url)!r}: {exc}") from exc
 
 
-def _refused(url: str, exc: Exception) -> NoWritePermission:
-    """A NOPERM reply (e.g. a read-only ACL user writing) as a blissdata error."""
-    error = NoWritePermission(f"Redis at {redact_url(url)} refused the command: {exc}")
+def _refused(url: str, exc: Exception) -> BlissdataError:
+    """A refused write as a blissdata error: NOPERM (e.g. a read-only ACL user)
+    or OOM (the server is at its ``maxmemory``)."""
+    if isinstance(exc, redis.exceptions.OutOfMemoryError):
+        error: BlissdataError = PublishError(
+            f"Redis at {redact_url(url)} is out of memory (maxmemory) and refused a write: {exc}"
+        )
+    else:
+        error = NoWritePermission(f"Redis at {redact_url(url)} refused the command: {exc}")
     error.__cause__ = exc
     return error
+
+
+_REFUSED = (redis.exceptions.NoPermissionError, redis.exceptions.OutOfMemoryError)
 
 
 class RedisConnection:
@@ -114,7 +123,7 @@ class RedisConnection:
         try:
             conn.send_command(*args)
             return conn.read_response()
-        except redis.exceptions.NoPermissionError as exc:
+        except _REFUSED as exc:
             raise _refused(self.url, exc) from exc
         except redis.ResponseError:
             raise  # an error reply: the connection is still in step
@@ -151,7 +160,7 @@ class RedisConnection:
                 result = replies[-1]
                 if isinstance(result, Exception):
                     for reply in replies:
-                        if isinstance(reply, redis.exceptions.NoPermissionError):
+                        if isinstance(reply, _REFUSED):
                             raise _refused(self.url, reply)
                     raise result
                 if result is None:
@@ -190,7 +199,7 @@ class RedisConnection:
                 while not conn.can_read(timeout=1.0):
                     pass
             return conn.read_response()
-        except redis.exceptions.NoPermissionError as exc:
+        except _REFUSED as exc:
             raise _refused(self.url, exc) from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             conn.disconnect()
@@ -208,7 +217,7 @@ class RedisConnection:
             pipe = self.client.pipeline(transaction=True)
             build(pipe)
             return pipe.execute()
-        except redis.exceptions.NoPermissionError as exc:
+        except _REFUSED as exc:
             raise _refused(self.url, exc) from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
