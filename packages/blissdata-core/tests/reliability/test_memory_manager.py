@@ -12,9 +12,11 @@ import pytest
 import redis
 
 from blissdata_core import (
+    BlissdataError,
     DataStore,
     EndOfStream,
     IndexNoMoreThereError,
+    PublishError,
     ScanNotFoundError,
     ScanState,
     Stream,
@@ -269,3 +271,79 @@ def test_command_line_once(store):
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["scans"] == 1 and len(summary["expired"]) == 1
     assert "Pass done" in proc.stderr
+
+
+# --- against Redis's own maxmemory ------------------------------------------------------
+
+
+def set_maxmemory(url: str, nbytes: int) -> None:
+    with redis.Redis.from_url(url) as client:
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", nbytes)
+
+
+def test_manager_keeps_producers_below_maxmemory(store):
+    """Without the manager these scans need twice Redis's maxmemory; with it nothing fails."""
+    baseline = used_memory(store.url)
+    # Redis counts client query buffers too: keep room for a 16 MiB pipelined round trip
+    set_maxmemory(store.url, baseline + 40 * 2**20)
+    budget = baseline + 12 * 2**20
+    live = store.create_scan({"name": "live", "number": 0, "data_policy": "no_policy"})
+    counter = live.create_stream(Stream.make_definition("counter", "int64"))
+    live.prepare()
+    live.start()
+    keys = []
+    with MemoryManager(store.url, budget, min_window=100) as manager:
+        for n in range(20):  # 20 scans of 2 MiB: 40 MiB of data
+            keys.append(publish_closed_scan(store, n + 1, 250))
+            counter.send(np.arange(n * 100, (n + 1) * 100))
+            counter.join()
+            manager.run_once()
+        final = manager.run_once()
+    live.stop()
+    live.close()
+    assert not final["over_budget"], final
+    assert used_memory(store.url) <= budget
+    trimmed = 0
+    for key in keys:
+        scan = store.load_scan(key)
+        stream = scan.streams["big"]
+        assert scan.state is ScanState.CLOSED and stream.is_sealed() and len(stream) == 250
+        try:
+            stream[0]
+        except IndexNoMoreThereError:
+            trimmed += 1
+    assert 0 < trimmed < len(keys)
+    counter = store.load_scan(live.key).streams["counter"]
+    assert len(counter) == 2000 and counter.is_sealed()
+
+
+def test_manager_frees_a_server_that_is_out_of_memory(store):
+    baseline = used_memory(store.url)
+    set_maxmemory(store.url, baseline + 8 * 2**20)
+    closed = []
+    failure = None
+    for n in range(20):
+        try:
+            closed.append(publish_closed_scan(store, n + 1, 100))  # 0.8 MiB each
+        except BlissdataError as exc:  # the server refuses the writes (OOM)
+            failure = exc
+            break
+    assert failure is not None, "the server never ran out of memory"
+    assert "maxmemory" in str(failure) or "OOM" in str(failure), failure
+    assert closed
+    with MemoryManager(store.url, baseline + 4 * 2**20) as manager:
+        summary = manager.run_once()  # XTRIM and EXPIRE are allowed at OOM
+    assert summary["trimmed_closed"] and not summary["over_budget"], summary
+    key = publish_closed_scan(store, 100, 100)  # producers work again
+    assert len(store.load_scan(key).streams["big"]) == 100
+
+
+def test_writes_refused_for_memory_are_blissdata_errors(store):
+    set_maxmemory(store.url, 1)
+    try:
+        with pytest.raises(PublishError, match="maxmemory"):
+            store.create_scan({"name": "oom", "number": 2, "data_policy": "no_policy"})
+    finally:
+        set_maxmemory(store.url, 0)
+    assert store.search_existing_scans()[1] == []
