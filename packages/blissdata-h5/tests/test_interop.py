@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import json
 
+import h5py
 import numpy as np
 import pytest
+from compare import assert_same_tree
 
 import blissdata_h5
 from blissdata_core import Stream
@@ -83,6 +85,21 @@ describe(f["1.1"], "/1.1", out)
 print(json.dumps(out))
 """
 )
+
+BLISSWRITER = r"""
+import sys
+from blissdata.redis_engine.store import DataStore
+from blisswriter.scan_writer import ScanWriter, ScanWritingStatus
+
+url, path = sys.argv[1], sys.argv[2]
+ds = DataStore(url)
+_, keys = ds.search_existing_scans(path=path)
+for key in keys:
+    status = ScanWritingStatus()
+    ScanWriter(ds.load_scan(key), status).run()
+    print(key, status.state.name, status.state_msg)
+    assert status.state.name == "COMPLETE", status
+"""
 
 H5MAP = {
     "type": "group",
@@ -166,3 +183,19 @@ def test_published_scan_reads_the_same_here_and_in_the_reference(
     assert sorted(ours) == sorted(theirs)
     for name in theirs:
         assert ours[name] == theirs[name], name
+
+
+@pytest.mark.parametrize("publisher", ["reference", "blissdata_core"])
+def test_live_view_equals_the_file_blisswriter_writes(
+    reference_python, redis_url, data_store, tmp_path, publisher
+):
+    path = str(tmp_path / "bw.h5")
+    if publisher == "reference":
+        run_reference(PUBLISH, redis_url, path, json.dumps(H5MAP))
+    else:
+        publish_here(data_store, path)
+    run_reference(BLISSWRITER, redis_url, path)
+    with h5py.File(path, "r") as theirs:
+        for source in ("redis", "file", "auto"):
+            with blissdata_h5.File(path, data_store=data_store, source=source) as ours:
+                assert_same_tree(ours, theirs)
