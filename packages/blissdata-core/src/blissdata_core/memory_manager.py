@@ -17,7 +17,9 @@ memory manager next to its Redis; each pass (:meth:`MemoryManager.run_once`):
      stream is the seal.  Readers then get ``IndexNoMoreThereError`` for the
      trimmed points and go to the file (``hdf5_fallback``, the h5 facade);
    * then, if still over budget, running scans, oldest first, down to their
-     ``min_window`` most recent points per stream.
+     ``min_window`` most recent points per stream.  Scans closed less than
+     ``protect`` seconds ago count as running here: a writer that lags behind
+     still finds their last points in Redis.
 
 The last entry of a stream is never removed: it carries the stream length
 (``<index>-1`` plus ``len``) or the seal (total length), so ``len()``, the
@@ -141,6 +143,8 @@ class MemoryManager:
 
     ``retention`` (seconds, None = never): how long a closed scan stays.
     ``min_window``: points per stream a running scan always keeps.
+    ``protect``: seconds after closing during which a scan is trimmed only
+    like a running scan (down to ``min_window``), for writers that lag.
     ``low_water``: fraction of ``max_memory`` a cleanup frees down to, so the
     next points do not trigger a cleanup at once.
     """
@@ -152,6 +156,7 @@ class MemoryManager:
         *,
         retention: float | None = None,
         min_window: int = 1000,
+        protect: float = 0.0,
         low_water: float = 0.9,
         **redis_options: Any,
     ) -> None:
@@ -164,6 +169,9 @@ class MemoryManager:
             raise ValueError(f"low_water must be in (0, 1], not {low_water}")
         self.retention = retention
         self.min_window = int(min_window)
+        if protect < 0:
+            raise ValueError(f"protect must be >= 0 seconds, not {protect}")
+        self.protect = float(protect)
         self.low_water = low_water
         self.url = url
         self._conn = RedisConnection(url, **redis_options)
@@ -327,7 +335,8 @@ class MemoryManager:
         Keys of the summary: ``used_memory_before``, ``used_memory_after``,
         ``max_memory``, ``target_memory``, ``scans``, ``running``, ``closed``,
         ``expired`` (scan keys given a TTL), ``trimmed_closed`` and
-        ``trimmed_running`` (scan keys trimmed), ``entries_removed`` and
+        ``trimmed_running`` (scan keys trimmed whole, or down to ``min_window``:
+        running scans and those closed within ``protect``), ``entries_removed`` and
         ``over_budget`` (still above ``max_memory`` after the pass).
         """
         self._check_protocol()
@@ -359,8 +368,10 @@ class MemoryManager:
                 format_bytes(self.max_memory),
                 format_bytes(self.target_memory),
             )
-            plan = [(s, 0, "trimmed_closed") for s in scans if s.closed]
-            plan += [(s, self.min_window, "trimmed_running") for s in scans if not s.closed]
+            old = [s for s in scans if s.closed and now_ms - s.state_time_ms >= 1000 * self.protect]
+            young = [s for s in scans if s not in old]
+            plan = [(s, 0, "trimmed_closed") for s in old]
+            plan += [(s, self.min_window, "trimmed_running") for s in young]
             for scan, keep, label in plan:
                 if used <= self.target_memory:
                     break
@@ -372,9 +383,9 @@ class MemoryManager:
                     _logger.info(
                         "Trimmed %d entries of %s scan %s%s: memory now %s",
                         removed,
-                        "closed" if scan.closed else "running",
+                        "closed" if keep == 0 else "running or recent",
                         scan.key,
-                        "" if scan.closed else f" (kept the last {keep} points per stream)",
+                        "" if keep == 0 else f" (kept the last {keep} points per stream)",
                         format_bytes(used),
                     )
         summary["used_memory_after"] = used

@@ -347,3 +347,18 @@ def test_writes_refused_for_memory_are_blissdata_errors(store):
     finally:
         set_maxmemory(store.url, 0)
     assert store.search_existing_scans()[1] == []
+
+
+def test_recently_closed_scans_are_protected_like_running_ones(store):
+    baseline = used_memory(store.url)
+    keys = [publish_closed_scan(store, n, 250) for n in range(4)]
+    with MemoryManager(store.url, baseline + 2**20, min_window=50, protect=3600) as manager:
+        summary = manager.run_once()
+    assert summary["trimmed_closed"] == []
+    assert summary["trimmed_running"] == keys
+    for key in keys:
+        stream = store.load_scan(key).streams["big"]
+        assert len(stream) == 250 and stream.is_sealed()
+        assert np.array_equal(stream[200:][:, 0], np.arange(200.0, 250.0))
+        with pytest.raises(IndexNoMoreThereError):
+            stream[0]

@@ -50,6 +50,14 @@ def register(subparsers: Any) -> None:
         help="points per stream a running scan always keeps (default 1000)",
     )
     parser.add_argument(
+        "--protect",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="scans closed less than this ago keep --min-window points like running ones "
+        "(room for a writer that lags; default 0)",
+    )
+    parser.add_argument(
         "--interval", type=float, default=10.0, metavar="S", help="seconds between passes"
     )
     parser.add_argument(
@@ -71,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             args.max_memory,
             retention=args.retention,
             min_window=args.min_window,
+            protect=args.protect,
         )
     except ValueError as exc:
         print(f"blissdata memory-manager: {exc}", file=sys.stderr)
