@@ -24,16 +24,28 @@ class Progress:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
         self._drawn = 0
+        self._lock = threading.RLock()
         self._last: dict[str, tuple[str, int]] = {}
 
     def start(self) -> Progress:
+        if self.tty:  # log records erase the bars first, so they do not erase the records
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(self._before_log)
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
-        self._clear()
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(self._before_log)
+        with self._lock:
+            self._clear()
+
+    def _before_log(self, record: logging.LogRecord) -> bool:
+        with self._lock:
+            self._clear()
+        return True
 
     def _loop(self) -> None:
         while not self._stop.wait(self.period):
@@ -60,12 +72,13 @@ class Progress:
 
     def _draw(self, active: list[ScanStatus]) -> None:
         width = shutil.get_terminal_size((100, 20)).columns
-        self._clear()
         lines = [render_line(s, width) for s in active]
-        if lines:
-            self.stream.write("\n".join(lines) + "\n")
-            self.stream.flush()
-        self._drawn = len(lines)
+        with self._lock:
+            self._clear()
+            if lines:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            self._drawn = len(lines)
 
 
 def render_line(status: ScanStatus, width: int = 100) -> str:
