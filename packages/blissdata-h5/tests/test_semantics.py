@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import threading
 
 import h5py
@@ -235,3 +236,63 @@ def test_source_selection(data_store, tmp_path, monkeypatch):
         assert list(f) == [] and f.source == "redis"
     with pytest.raises(blissdata_h5.FileSourceError):
         blissdata_h5.File(path, source="file")["x"]
+
+
+# --- free dimensions ---------------------------------------------------------------
+
+
+def test_free_dimension_points_are_padded_like_the_writer(data_store, tmp_path):
+    path = str(tmp_path / "ragged.h5")
+    scan = make_scan(
+        data_store,
+        path,
+        h5maps=entry_map(
+            1, {"f": {"type": "stream", "stream": "f"}, "i": {"type": "stream", "stream": "i"}}
+        ),
+        streams={"f": ("float64", (-1,)), "i": ("int16", (2, -1))},
+    )
+    send(scan, "f", np.array([[1.0, 2.0]]))
+    send(scan, "f", np.array([[3.0, 4.0, 5.0]]))
+    send(scan, "f", np.array([[6.0]]))
+    send(scan, "i", np.ones((1, 2, 1), dtype=np.int16))
+    send(scan, "i", np.full((1, 2, 3), 2, dtype=np.int16))
+    with open_redis(path, data_store) as f:
+        assert f["1.1/f"].shape == (3, 3)
+        np.testing.assert_array_equal(f["1.1/f"][0], [1.0, 2.0, np.nan])
+        assert f["1.1/i"].shape == (2, 2, 3)
+        np.testing.assert_array_equal(f["1.1/i"][0], [[1, 0, 0], [1, 0, 0]])
+    scan.stop()
+    scan.close()
+    try:
+        from blissdata_writer.scan_writer import ScanWriter
+    except ImportError:
+        return
+    assert ScanWriter(data_store, scan.key).run().state == "complete"
+    with h5py.File(path, "r") as theirs:
+        with open_redis(path, data_store) as ours:
+            for name in ("1.1/f", "1.1/i"):
+                assert ours[name].shape == theirs[name].shape
+                np.testing.assert_array_equal(ours[name][()], theirs[name][()])
+
+
+# --- files being written -------------------------------------------------------------
+
+
+def test_retry_timeout_waits_for_the_file(tmp_path):
+    path = str(tmp_path / "later.h5")
+    with pytest.raises(blissdata_h5.FileSourceError, match="later.h5"):
+        blissdata_h5.File(path, source="file")["x"]
+    ready = threading.Event()
+
+    def write_later():
+        ready.wait()
+        with h5py.File(path + ".tmp", "w") as h5:
+            h5["x"] = np.arange(3)
+        os.rename(path + ".tmp", path)
+
+    thread = threading.Thread(target=write_later)
+    thread.start()
+    with blissdata_h5.File(path, source="file", retry_timeout=60) as f:
+        ready.set()
+        assert f["x"][-1] == 2
+    thread.join()
