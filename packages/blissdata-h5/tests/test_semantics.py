@@ -296,3 +296,45 @@ def test_retry_timeout_waits_for_the_file(tmp_path):
         ready.set()
         assert f["x"][-1] == 2
     thread.join()
+
+
+# --- several files per scan ------------------------------------------------------------
+
+
+def test_master_file_named_by_scans_below_its_directory(data_store, tmp_path):
+    master = str(tmp_path / "proposal.h5")
+    dataset_file = str(tmp_path / "sample" / "sample_0001" / "sample_0001.h5")
+    scan = data_store.create_scan(
+        {"name": "ascan", "number": 4, "data_policy": "esrf", "path": dataset_file}
+    )
+    scan.create_stream(Stream.make_definition("diode", "float64", ()))
+    info = scan.info
+    info["h5maps"] = {
+        dataset_file: entry_map(4, {"diode": {"type": "stream", "stream": "diode"}}),
+        master: {
+            "type": "group",
+            "children": {
+                "sample_0001_4.1": {
+                    "type": "external_link",
+                    "target_file": dataset_file,
+                    "target_path": "/4.1",
+                },
+                "other": {
+                    "type": "group",
+                    "children": {"copy": {"type": "stream", "stream": "diode"}},
+                },
+            },
+        },
+    }
+    scan.info = info
+    scan.prepare()
+    scan.start()
+    send(scan, "diode", np.arange(3.0))
+    with open_redis(master, data_store) as f:
+        assert list(f) == ["sample_0001_4.1", "other"]
+        assert f["sample_0001_4.1/diode"][2] == 2.0
+        assert f["other/copy"].shape == (3,)
+    with open_redis(dataset_file, data_store) as f:
+        assert list(f) == ["4.1"]
+    with open_redis(str(tmp_path / "unrelated.h5"), data_store) as f:
+        assert list(f) == []
