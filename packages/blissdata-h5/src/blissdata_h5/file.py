@@ -197,7 +197,7 @@ def _make_source(
         return Hdf5Source(filename, retry_timeout)
     from .sources.redis import RedisSource
 
-    redis_source = RedisSource(filename, store)
+    redis_source = RedisSource(filename, store, owns_store=store is not data_store)
     if source == "redis":
         return redis_source
     from .sources.auto import AutoSource

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import h5py
 
+from blissdata_core.errors import BlissdataError
+
 from .attrs import AttributeManager
 from .nodes import ExternalLinkNode, GroupNode, SoftLinkNode, join_path
 
@@ -59,8 +61,20 @@ class Group(Mapping):
             return False
         try:
             self[path]
-        except KeyError:
+        except (KeyError, BlissdataError):  # absent, dangling, or a broken map item
             return False
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        # the same object, as h5py compares ids (Mapping would compare contents)
+        if not isinstance(other, Group):
+            return NotImplemented
+        return (self._file.filename, self._name) == (other._file.filename, other._name)
+
+    def __hash__(self) -> int:
+        return hash((self._file.filename, self._name))
+
+    def __bool__(self) -> bool:
         return True
 
     def get(

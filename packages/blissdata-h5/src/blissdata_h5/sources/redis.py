@@ -84,9 +84,10 @@ class ScanTree:
 class RedisSource(Source):
     kind = "redis"
 
-    def __init__(self, filename: str, data_store: Any):
+    def __init__(self, filename: str, data_store: Any, owns_store: bool = False):
         self.filename = filename
         self.data_store = data_store
+        self._owns_store = owns_store
         self._trees: dict[str, ScanTree] = {}
         self._unrelated: set[str] = set()
         self._searched_at = -1.0
@@ -150,6 +151,8 @@ class RedisSource(Source):
 
     def close(self) -> None:
         self._trees.clear()
+        if self._owns_store:  # made here from a URL
+            self.data_store.close()
 
 
 class RedisRoot(GroupNode):
