@@ -63,8 +63,11 @@ class Worker:
         return json.loads(line)
 
     def run(self, task: str, url: str, params: dict[str, Any]) -> dict[str, Any]:
-        self._proc.stdin.write(json.dumps({"task": task, "url": url, "params": params}) + "\n")
-        self._proc.stdin.flush()
+        try:
+            self._proc.stdin.write(json.dumps({"task": task, "url": url, "params": params}) + "\n")
+            self._proc.stdin.flush()
+        except OSError as exc:
+            raise WorkerError(f"{self.impl} worker is gone ({exc}); see {self.log}") from None
         answer = self._answer()
         if not answer["ok"]:
             raise WorkerError(f"{self.impl}: {answer['error']} (see {self.log})")
@@ -260,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             if ref_python:
                 try:
                     workers["reference"] = Worker("reference", ref_python, Path(tmp))
-                except WorkerError as exc:
+                except (WorkerError, OSError) as exc:
                     notes.append(f"reference skipped: {exc}: {_tail(Path(tmp), 'reference')}")
             rows: list[dict[str, Any]] = []
             for workload in selected:
