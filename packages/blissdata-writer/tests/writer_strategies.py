@@ -182,6 +182,10 @@ class RandomScan:
     end_time: str
     #: a second target file: (when it appears: "prepare" or "close", its entry group)
     extra: tuple[str, dict] | None = None
+    #: root attributes at CLOSED (None: unchanged)
+    close_root_attrs: dict | None = None
+    #: an entry child replaced at CLOSED by another item: (name, new item)
+    replaced: tuple[str, dict] | None = None
 
     def _build(self, entry_name: str, closing: bool) -> dict:
         entry = copy.deepcopy(self.entry)
@@ -202,11 +206,12 @@ class RandomScan:
                 del children[self.removed]
             if self.close_attrs is not None:
                 entry["attributes"] = self.close_attrs
-        root = {
-            "type": "group",
-            "attributes": dict(self.root_attrs),
-            "children": {entry_name: entry},
-        }
+            if self.replaced is not None and self.replaced[0] in children:
+                children[self.replaced[0]] = copy.deepcopy(self.replaced[1])
+        attrs = self.root_attrs
+        if closing and self.close_root_attrs is not None:
+            attrs = self.close_root_attrs
+        root = {"type": "group", "attributes": dict(attrs), "children": {entry_name: entry}}
         return root
 
     def maps(self, path: str, extra_path: str, entry_name: str, closing: bool) -> dict:
@@ -241,4 +246,8 @@ def random_scan(draw) -> RandomScan:
         removed=draw(st.sampled_from(children)) if children and draw(st.booleans()) else None,
         end_time=draw(TEXT),
         extra=draw(st.none() | st.tuples(st.sampled_from(["prepare", "close"]), GROUPS)),
+        close_root_attrs=draw(st.none() | ATTRIBUTES.map(lambda a: {"NX_class": "NXroot", **a})),
+        replaced=draw(st.none() | st.tuples(st.sampled_from(children), LEAVES | GROUPS))
+        if children
+        else None,
     )
