@@ -28,10 +28,6 @@ READ_COUNT = 100
 #: few replies of a couple of MB are read much faster than one of 100 MB
 #: (whose buffers must all be freshly allocated).
 READ_BYTES = 2 * 2**20
-#: A cursor's first read, before any entry size is known, assumes the largest
-#: entries the publisher makes and allows this much (a fixed count would be
-#: either too small for one-point entries or far too big for merged batches).
-FIRST_READ_BYTES = 32 * 2**20
 
 
 @dataclass(slots=True)
@@ -98,16 +94,20 @@ class View(BaseView):
         return f"View(index={self.index}, len={len(self)})"
 
 
-def _count_for(entry_nbytes: float, budget: int = READ_BYTES) -> int:
-    return max(1, min(READ_COUNT, int(budget / entry_nbytes)))
+def _count_for(entry_nbytes: float) -> int:
+    return max(1, min(READ_COUNT, int(READ_BYTES / entry_nbytes)))
 
 
 def _first_count(encoder: Any) -> int:
+    """Entries of a cursor's first read: as if entries were the largest the publisher makes.
+
+    When they turn out smaller, the read goes on at once (:func:`_read_on`).
+    """
     point_nbytes = getattr(encoder, "point_nbytes", -1)
     if point_nbytes <= 0:
         return READ_COUNT
     if encoder.concatenable and point_nbytes <= MERGE_PAYLOAD_LIMIT:
-        return _count_for(MERGED_ENTRY_LIMIT, FIRST_READ_BYTES)
+        return _count_for(MERGED_ENTRY_LIMIT)
     return _count_for(point_nbytes)
 
 
@@ -215,14 +215,52 @@ def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[En
     return found
 
 
-def _xread_command(states: list[_CursorState], count: int, block_s: float | None) -> list[Any]:
+def _xread_command(
+    states: list[_CursorState], count: int, block_s: float | None, starts: list[int] | None = None
+) -> list[Any]:
+    """XREAD of ``states`` after their positions (or after point ``starts``)."""
     args: list[Any] = ["XREAD", "COUNT", count]
     if block_s is not None:
         args += ["BLOCK", int(block_s * 1000)]
     args.append("STREAMS")
     args += [s.events.key for s in states]
-    args += [s.ll_index for s in states]
+    args += [s.ll_index for s in states] if starts is None else starts
     return args
+
+
+def _parse_xread(raw: Any, states: list[_CursorState]) -> dict[_CursorState, list[Entry]]:
+    by_key = {s.events.key: s for s in states}
+    out: dict[_CursorState, list[Entry]] = {}
+    for raw_key, raw_entries in raw or ():
+        key = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
+        state = by_key[key]
+        out[state] = parse_entries(raw_entries, state.events.name)
+    return out
+
+
+def _read_on(conn: Any, found: dict[_CursorState, list[Entry]], asked: dict) -> None:
+    """Where a full reply held entries smaller than expected, read on with the count they call for.
+
+    So a first read stays small when entries are big merged batches, and still
+    returns up to ``READ_COUNT`` entries when they are single points.
+    """
+    grown = [
+        s
+        for s, entries in found.items()
+        if len(entries) >= asked[s] and s.count > asked[s] and not entries[-1].is_seal
+    ]
+    if not grown:
+        return
+    replies = conn.call_many(
+        [_xread_command([s], s.count, None, [found[s][-1].end]) for s in grown]
+    )
+    for state, reply in zip(grown, replies):
+        if isinstance(reply, Exception):
+            raise reply
+        more = _parse_xread(reply, [state]).get(state, [])
+        if more:
+            found[state] += more
+            state.resize(more)
 
 
 def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorState, list[Entry]]:
@@ -239,6 +277,7 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
     by_count: dict[int, list[_CursorState]] = {}
     for state in states:
         by_count.setdefault(state.count, []).append(state)
+    asked = {s: s.count for s in states}
     if len(by_count) == 1:
         command = _xread_command(states, states[0].count, block_s)
         replies = [
@@ -254,14 +293,13 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
         if block_s is not None and not any(replies):
             command = _xread_command(states, min(by_count), block_s)
             replies = [conn.blocking_call(block_s, *command)]
-    by_key = {s.events.key: s for s in states}
+            asked = dict.fromkeys(states, min(by_count))
     out: dict[_CursorState, list[Entry]] = {}
     for raw in replies:
-        for raw_key, raw_entries in raw or ():
-            key = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
-            state = by_key[key]
-            out[state] = entries = parse_entries(raw_entries, state.events.name)
-            state.resize(entries)
+        out.update(_parse_xread(raw, states))
+    for state, entries in out.items():
+        state.resize(entries)
+    _read_on(conn, out, asked)
     return out
 
 
