@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,18 @@ import numpy as np
 
 #: Aim for chunks of about this many bytes.
 TARGET_CHUNK_BYTES = 1 << 20
+#: Chunks hold at most this many points: small points (counters) make small
+#: chunks, as a chunk takes its whole size on disk even when partly filled.
+MAX_CHUNK_POINTS = 4096
 
 
-def chunk_shape(point_shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
-    """About 1 MiB per chunk: whole points along axis 0, or a split point when it is bigger."""
+def chunk_shape(
+    point_shape: tuple[int, ...], itemsize: int, expected: int | None = None
+) -> tuple[int, ...]:
+    """About 1 MiB per chunk: whole points along axis 0, or a split point when it is bigger.
+
+    ``expected`` (points announced by the scan) caps the chunk length.
+    """
     dims = [max(1, n) for n in point_shape]
     nbytes = itemsize * math.prod(dims)
     # halve the largest dimensions until one point fits in a chunk
@@ -28,14 +35,16 @@ def chunk_shape(point_shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
         largest = max(range(len(dims)), key=dims.__getitem__)
         dims[largest] = (dims[largest] + 1) // 2
         nbytes = itemsize * math.prod(dims)
-    return (max(1, TARGET_CHUNK_BYTES // nbytes),) + tuple(dims)
+    length = min(MAX_CHUNK_POINTS, TARGET_CHUNK_BYTES // nbytes, expected or MAX_CHUNK_POINTS)
+    return (max(1, length),) + tuple(dims)
 
 
 class ArrayDatasetWriter:
     """A numeric stream into a chunked dataset, resizable along axis 0 (and free dimensions)."""
 
-    def __init__(self, path: str, dtype: Any, shape: tuple[int, ...]):
+    def __init__(self, path: str, dtype: Any, shape: tuple[int, ...], expected: int | None = None):
         self.path = path
+        self.expected = expected  # points announced by the scan: a chunk size hint only
         self.dtype = np.dtype(dtype)
         self.declared = tuple(shape)
         self.free = tuple(n == -1 for n in shape)
@@ -97,7 +106,7 @@ class ArrayDatasetWriter:
             shape=(0,) + point_shape,
             maxshape=(None,) + tuple(None if f else n for f, n in zip(self.free, point_shape)),
             dtype=self.dtype,
-            chunks=chunk_shape(point_shape, self.dtype.itemsize),
+            chunks=chunk_shape(point_shape, self.dtype.itemsize, self.expected),
             **kwargs,
         )
         self.created = True
@@ -178,7 +187,3 @@ class LimaDatasetWriter:
             del file[self.path]
         file.create_virtual_dataset(self.path, layout)
         self.created = True
-
-
-def parent_of(path: str) -> str:
-    return posixpath.dirname(path) or "/"

@@ -154,17 +154,17 @@ class ScanWriter:
             f.flush()
         self._maps[path] = root
 
-    def _make_writers(self, scan: Any) -> None:
+    def _make_writers(self, scan: Any, npoints: int | None) -> None:
         for path, root in self._maps.items():
             for dpath, stream_name in stream_datasets(root).items():
                 stream = scan.streams.get(stream_name)
                 if stream is None:
                     raise H5MapError(f"missing stream {stream_name!r} for {path}::{dpath}")
-                writer = self._writer_for(stream, path, dpath)
+                writer = self._writer_for(stream, path, dpath, npoints)
                 if writer is not None:
                     self._writers.setdefault(stream_name, []).append((path, writer))
 
-    def _writer_for(self, stream: Any, path: str, dpath: str) -> Any:
+    def _writer_for(self, stream: Any, path: str, dpath: str, npoints: int | None) -> Any:
         info = stream.info or {}
         if stream.plugin == "lima" or info.get("plugin") == "lima":
             return LimaDatasetWriter(
@@ -173,12 +173,13 @@ class ScanWriter:
         if stream.kind != "array":
             self._warn(f"{path}::{dpath}: stream {stream.name!r} is not numeric, not saved")
             return None
-        return ArrayDatasetWriter(dpath, stream.dtype, tuple(stream.shape))
+        return ArrayDatasetWriter(dpath, stream.dtype, tuple(stream.shape), npoints)
 
     def _follow_streams(self, scan: Any) -> None:
-        self._make_writers(scan)
         npoints = scan.info.get("npoints")
-        if isinstance(npoints, int) and npoints > 0:
+        npoints = npoints if isinstance(npoints, int) and npoints > 0 else None
+        self._make_writers(scan, npoints)
+        if npoints:
             self.status.expected = npoints * sum(len(w) for w in self._writers.values())
         self._log.info("%s: saving %d stream(s)", self.key, len(self._writers))
         while self._writers:
