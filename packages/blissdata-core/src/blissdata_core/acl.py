@@ -28,9 +28,12 @@ Equivalent ``ACL SETUSER`` line::
     ACL SETUSER reader reset on >PASSWORD resetchannels -@all
       +get +exists +ttl +pttl +type +xrange +xrevrange +xread +xlen
       +json.get +json.mget +json.type +json.objkeys +json.objlen +json.arrlen +json.strlen
-      +ft.search +ping +echo +time +multi +exec +discard
-      +client|setinfo +client|setname +client|getname +client|id
+      +ft.search +ping +echo +time +hello +multi +exec +discard
+      +client|setinfo +client|setname +client|getname +client|id +command|info
       %R~esrf:stream:* %R~_SCAN_HISTORY_ %R~_PROTOCOL_VERSION_ ~esrf:scan:*
+
+Readers of ``lima`` streams also ``GET`` the key named by the Lima server
+URL: pass e.g. ``extra_read_patterns=["tango://*"]``.
 
 Consumers then connect with ``redis://reader:PASSWORD@host:port`` (or
 ``rediss://`` over TLS).
@@ -71,8 +74,10 @@ READONLY_COMMANDS: tuple[str, ...] = (
     # search
     "ft.search",
     # transactions (consistent reads) and housekeeping
-    "multi", "exec", "discard", "ping", "echo", "time",
+    "multi", "exec", "discard", "ping", "echo", "time", "hello",
     "client|setinfo", "client|setname", "client|getname", "client|id",
+    # the blissdata 2.x client's model layer asks for command metadata
+    "command|info",
 )  # fmt: skip
 
 #: Key patterns readable (only) by consumers.

@@ -346,3 +346,31 @@ def test_tls_with_readonly_user(tls_server):
     with redis.Redis.from_url(url) as client:
         with pytest.raises(redis.exceptions.NoPermissionError):
             client.delete(scan.key)
+
+
+REFERENCE_READER = r"""
+import sys
+from blissdata.redis_engine.store import DataStore
+url, key = sys.argv[1], sys.argv[2]
+store = DataStore(url)
+_, keys = store.search_existing_scans(name="acl")
+assert key in keys, keys
+scan = store.load_scan(key)
+x = scan.streams["x"]
+print(len(x), float(x[19]), scan.streams["ev"][3])
+try:
+    store._redis.delete(key)
+except Exception as exc:
+    print(type(exc).__name__)
+"""
+
+
+@pytest.mark.interop
+def test_reference_client_reads_as_the_readonly_user(acl_server):
+    from blissdata_core.testing import run_reference
+
+    with DataStore(acl_server.url) as producer:
+        scan, _ = publish_scan(producer)
+    out = run_reference(REFERENCE_READER, reader_url(acl_server), scan.key).split("\n")
+    assert out[0] == "20 19.0 {'i': 3}", out
+    assert out[1] == "NoPermissionError", out
