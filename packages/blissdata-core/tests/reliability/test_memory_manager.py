@@ -362,3 +362,52 @@ def test_recently_closed_scans_are_protected_like_running_ones(store):
         assert np.array_equal(stream[200:][:, 0], np.arange(200.0, 250.0))
         with pytest.raises(IndexNoMoreThereError):
             stream[0]
+
+
+def test_service_trims_logs_survives_a_restart_and_stops_on_sigterm(fault_server):
+    import signal
+    import time
+
+    url = fault_server.url
+    with DataStore(url) as store:
+        baseline = used_memory(url)
+        old = publish_closed_scan(store, 1, 250)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "blissdata_core.cli", "memory-manager", url,
+             "--max-memory", str(baseline + 2**20), "--interval", "0.1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120  # a hang guard, not a timing assertion
+            while True:
+                try:
+                    store.load_scan(old).streams["big"][0]
+                except IndexNoMoreThereError:
+                    break
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+            fault_server.kill()
+            time.sleep(0.5)  # a few failed passes
+            assert proc.poll() is None, "the service survives Redis going away"
+            fault_server.start()
+            DataStore(url, init_db=True).close()
+            with DataStore(url) as again:
+                new = publish_closed_scan(again, 2, 250)
+                while True:
+                    try:
+                        again.load_scan(new).streams["big"][0]
+                    except IndexNoMoreThereError:
+                        break
+                    assert proc.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, err
+    import re
+
+    assert re.search(rf"Trimmed \d+ entries of closed scan {old}", err), err
+    assert "Memory manager pass failed" in err
+    assert f"closed scan {new}" in err
