@@ -262,3 +262,49 @@ def test_stalled_server_blocking_reads_honour_timeouts(fault_server):
     assert reader.get_next_scan(since=since, timeout=5)[1] == scan2.key
     for each in (producer, reader, fresh):
         each.close()
+
+
+def test_readers_blocked_forever_wake_up_when_the_server_dies(fault_server):
+    """``timeout=0`` blocks until data comes; a dead server ends the wait with an error."""
+    producer = DataStore(fault_server.url, socket_timeout=SOCKET_TIMEOUT)
+    scan, streams = new_scan(producer)
+    streams["x"].send(np.arange(3.0))
+    streams["x"].join()
+    reader = DataStore(fault_server.url, socket_timeout=SOCKET_TIMEOUT)
+    follower = reader.load_scan(scan.key)
+    cursor = follower.streams["x"].cursor()
+    assert len(cursor.read(timeout=1)) == 3
+    since = reader.get_last_scan_timetag()
+    waits = {
+        "cursor.read": lambda: cursor.read(timeout=0),
+        "scan.update": lambda: follower.update(timeout=0),
+        "get_next_scan": lambda: reader.get_next_scan(since=since, timeout=0),
+        "wait_seal": lambda: follower.streams["x"].wait_seal(0),
+    }
+    boxes: dict[str, dict] = {name: {} for name in waits}
+    threads = []
+    for name, call in waits.items():
+
+        def target(call=call, box=boxes[name]):
+            try:
+                box["result"] = call()
+            except BaseException as exc:  # noqa: BLE001
+                box["error"] = exc
+
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        threads.append(thread)
+    time.sleep(0.5)  # all four are blocked in the server now
+    assert all(thread.is_alive() for thread in threads)
+    killed_at = time.monotonic()
+    fault_server.kill()
+    for thread in threads:
+        thread.join(HANG_GUARD)
+        assert not thread.is_alive(), "a blocked reader hung on a dead server"
+    seconds = time.monotonic() - killed_at
+    outcome = {name: type(box.get("error")).__name__ for name, box in boxes.items()}
+    print(f"\nblocked readers after the kill ({seconds:.2f} s): {outcome}")
+    for name, box in boxes.items():
+        assert isinstance(box.get("error"), ServerConnectionError), (name, box)
+    producer.close()
+    reader.close()
