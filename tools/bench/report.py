@@ -23,7 +23,7 @@ def _ratio(value: float | None, target: float | None) -> str:
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Medians (± half the max-min spread) and the project's ratios with their targets.
 
-    Ratios read "times better than": for latencies, other / project.
+    Ratios read "times better than" (for latencies, other / project), paired by repeat.
     """
     header = ("figure", "unit", "project", "reference", "raw redis-py", "vs ref", "vs raw")
     lines = [header]
