@@ -219,24 +219,21 @@ class ScanWriter:
         self._flush(dirty)
 
     def _write_view(self, name: str, view: Any) -> set[str]:
-        touched = set()
-        data = None
-        for path, writer in self._writers[name]:
-            if writer.written >= view.index + len(view):
-                continue
+        pending = [(p, w) for p, w in self._writers[name] if w.written < view.index + len(view)]
+        # decode outside the file locks: reading Redis never holds back another scan's file
+        needs_data = any(not isinstance(w, LimaDatasetWriter) for _, w in pending)
+        data = view.get_data() if needs_data else None
+        for path, writer in pending:
             with self._handles[path].lock() as f:
                 if isinstance(writer, LimaDatasetWriter):
                     new = writer.add(f, view.index, len(view))
                 else:
-                    if data is None:
-                        data = view.get_data()
                     check_space(path, getattr(data, "nbytes", 0))
                     new = writer.add(f, view.index, data)
                     self._attribute(f, path, writer)
             self.status.points += new
             self.status.datasets[f"{path}::{writer.path}"] = writer.written
-            touched.add(path)
-        return touched
+        return {path for path, _ in pending}
 
     def _attribute(self, f: h5py.File, path: str, writer: Any) -> None:
         """Attributes of a streamed dataset, once it exists."""
