@@ -304,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "repeats": repeats,
             "seconds": round(elapsed, 1),
+            "load_average_at_end": os.getloadavg(),
         },
         "notes": notes,
         "figures": rows,
@@ -312,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows))
     for note in notes:
         print(f"note: {note}")
-    print(f"{len(rows)} figures in {elapsed:.0f} s; results in {args.output}")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{len(rows)} figures in {elapsed:.0f} s (load average {load}); results in {args.output}")
     return 0
 
 
