@@ -11,7 +11,7 @@ import h5py
 from blissdata_core.errors import BlissdataError
 
 from .attrs import AttributeManager
-from .nodes import ExternalLinkNode, GroupNode, SoftLinkNode, join_path
+from .nodes import ExternalLinkNode, GroupNode, SoftLinkNode, join_path, sort_names
 
 if TYPE_CHECKING:
     from .dataset import Dataset
@@ -107,7 +107,8 @@ class Group(Mapping):
         return self._visit(self._node, "", func)
 
     def _visit(self, node: GroupNode, prefix: str, func: Callable) -> Any:
-        for key in node.keys():
+        # HDF5 visits by name even in groups that list by creation order
+        for key in sort_names(node.keys()):
             try:
                 child = node.child(key)
             except KeyError:

@@ -97,14 +97,44 @@ class RedisSource(Source):
 
     # --- scans ---------------------------------------------------------------
     def _search(self) -> list[str]:
+        """Scans whose ``path`` is the file, plus nearby ones whose ``h5maps`` name it."""
         store = self.data_store
         keys = set(store.search_existing_scans(path=self.filename)[1])
-        directory = os.path.dirname(self.filename)
+        directory = os.path.dirname(self.filename).rstrip("/")
         try:
-            keys |= set(store.search_existing_scans(path=directory.rstrip("/") + "/*")[1])
-        except (BlissdataError, ValueError):
-            pass
-        return sorted(keys)
+            nearby = set(store.search_existing_scans(path=directory + "/*")[1])
+        except (BlissdataError, ValueError):  # e.g. a directory too short to search
+            nearby = set()
+        candidates = sorted(nearby - keys - self._unrelated - set(self._trees))
+        return sorted(keys | set(self._trees) & nearby | set(self._naming_this_file(candidates)))
+
+    def _naming_this_file(self, keys: list[str]) -> list[str]:
+        """Keep the scans whose ``h5maps`` name this file, or may still do (not closed).
+
+        Reads only the ``h5maps`` keys of each scan document (a protocol fact:
+        ``info.h5maps`` maps file paths to items), not whole scans.
+        """
+        if not keys:
+            return []
+        pipe = self.data_store.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.execute_command("JSON.OBJKEYS", key, "$.info.h5maps")
+        replies = pipe.execute(raise_on_error=False)
+        naming, other = [], []
+        for key, reply in zip(keys, replies):
+            names = reply[0] if isinstance(reply, list) and reply and reply[0] else []
+            files = {_normalise(n.decode() if isinstance(n, bytes) else n) for n in names}
+            (naming if self.filename in files else other).append(key)
+        try:
+            states = self.data_store.get_scans_state(other)
+        except ScanNotFoundError:
+            states = {}
+        for key in other:
+            if states.get(key) == ScanState.CLOSED:
+                self._unrelated.add(key)  # final h5maps without this file
+            elif key in states and states[key] < ScanState.PREPARED:
+                naming.append(key)  # its h5maps are not published yet
+        return naming
 
     def refresh(self) -> None:
         """Find scans created or deleted since the last search."""
