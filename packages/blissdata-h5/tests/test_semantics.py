@@ -338,3 +338,14 @@ def test_master_file_named_by_scans_below_its_directory(data_store, tmp_path):
         assert list(f) == ["4.1"]
     with open_redis(str(tmp_path / "unrelated.h5"), data_store) as f:
         assert list(f) == []
+
+
+def test_auto_without_a_reachable_redis_reads_the_file(tmp_path):
+    path = str(tmp_path / "offline.h5")
+    with h5py.File(path, "w") as h5:
+        h5["1.1/x"] = np.arange(3)
+    unreachable = "redis://127.0.0.1:16799"  # our port range; nothing listens there
+    with blissdata_h5.File(path, data_store=unreachable, source="auto") as f:
+        assert f.source == "file" and f["1.1/x"][-1] == 2
+    with pytest.raises(BlissdataError):
+        blissdata_h5.File(path, data_store=unreachable, source="redis")

@@ -3,8 +3,9 @@
 Live semantics: ``shape[0]`` of a streamed dataset is the number of points
 published so far.  Reading beyond it raises :class:`IndexError` unless the
 file was opened with ``wait_timeout`` (or :meth:`Dataset.wait` is called
-first): then the read blocks until the points arrive, the stream is sealed or
-the timeout expires.
+first): then a read of explicit points (``x[i]``, ``x[a:b]``) blocks until
+they arrive, the stream is sealed or the timeout expires; open reads
+(``x[:]``, ``x[-1]``) return what is there now.
 """
 
 from __future__ import annotations
@@ -94,8 +95,10 @@ class Dataset:
 
     def __getitem__(self, key: Any) -> Any:
         timeout = self._file._wait_timeout
-        if timeout is not None and self._node.live and self.shape:
-            self._node.wait(_needed_length(key, self.shape[0]), timeout)
+        if timeout is not None and self.shape:
+            needed = _needed_length(key)
+            if needed > self.shape[0]:
+                self._node.wait(needed, timeout)
         return selection.read(self._node, key)
 
     def __iter__(self) -> Iterator[Any]:
@@ -133,16 +136,20 @@ class _AsStr:
         return out
 
 
-def _needed_length(key: Any, current: int) -> float:
-    """How many points a read needs; inf when only the end of the scan will tell."""
+def _needed_length(key: Any) -> int:
+    """Points a read explicitly asks for: ``x[i]`` needs i+1, ``x[a:b]`` needs b.
+
+    Open-ended and negative indices mean "what is there now" and never wait.
+    """
     first = key[0] if isinstance(key, tuple) and key else key
     if isinstance(first, slice):
         if first.stop is not None and first.stop >= 0 and (first.step or 1) > 0:
-            start = first.start or 0
-            return first.stop if start >= 0 else math.inf
-        return math.inf
+            return first.stop
+        return 0
+    if isinstance(first, bool | np.bool_):
+        return 0
     try:
         index = operator.index(first)
     except TypeError:
-        return math.inf if first is not Ellipsis else math.inf
-    return index + 1 if index >= 0 else math.inf
+        return 0
+    return index + 1 if index >= 0 else 0

@@ -11,6 +11,8 @@ import os
 import posixpath
 from typing import Any
 
+from blissdata_core.errors import ServerConnectionError
+
 from .dataset import Dataset
 from .errors import DanglingLinkError, H5PathError
 from .group import Group
@@ -192,8 +194,13 @@ def _make_source(
 
     if source == "file":
         return Hdf5Source(filename, retry_timeout)
-    store = _data_store(data_store, required=source == "redis")
-    if store is None:  # auto, and no Redis configured: the file alone
+    try:
+        store = _data_store(data_store, required=source == "redis")
+    except ServerConnectionError:
+        if source == "redis":
+            raise
+        store = None
+    if store is None:  # auto, and no Redis configured (or reachable): the file alone
         return Hdf5Source(filename, retry_timeout)
     from .sources.redis import RedisSource
 
