@@ -173,8 +173,15 @@ def test_restarted_empty(fault_server):
     scan.close()
     reader = DataStore(fault_server.url)
     follower = reader.load_scan(scan.key)
+    running, running_streams = new_scan(store, number=2)
+    running_streams["x"].send(1.0)
+    running_streams["x"].join()
     fault_server.kill()
     fault_server.start()  # no persistence: an empty database
+    # a producer that goes on publishing writes nothing into the empty database
+    running_streams["x"].send(2.0)
+    _, error, _ = within_guard(running_streams["x"].join)
+    assert isinstance(error, PublishError) and "protocol key" in str(error), repr(error)
 
     with pytest.raises(DatabaseNotInitialisedError):
         DataStore(fault_server.url)

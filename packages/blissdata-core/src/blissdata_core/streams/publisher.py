@@ -24,8 +24,13 @@ import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ..errors import PublishError, PublishQueueFull, StreamSealedError
-from ..protocol import DATA_ENTRY_SEQ
+from ..errors import (
+    DatabaseNotInitialisedError,
+    PublishError,
+    PublishQueueFull,
+    StreamSealedError,
+)
+from ..protocol import DATA_ENTRY_SEQ, PROTOCOL_KEY
 
 #: Payloads up to this size are concatenated into batch entries.
 MERGE_PAYLOAD_LIMIT = 64 * 1024
@@ -310,7 +315,16 @@ class Publisher:
             # round trip was sent yet, so a fresh connection duplicates nothing
             self._drop_connection()
         if self._conn is None:
-            self._conn = self._client.connection_pool.make_connection()
+            conn = self._client.connection_pool.make_connection()
+            # A new connection may reach a server restarted empty: data sent
+            # there would make streams no scan knows.  Check once per connection.
+            conn.send_command("GET", PROTOCOL_KEY)
+            if conn.read_response() is None:
+                conn.disconnect()
+                raise DatabaseNotInitialisedError(
+                    "The database holds no protocol key any more (Redis restarted empty?)"
+                )
+            self._conn = conn
         return self._conn
 
     @staticmethod
