@@ -186,6 +186,8 @@ def test_trimming_while_scans_run(store):
     finally:
         stop.set()
         thread.join()
+    with MemoryManager(store.url, budget, min_window=200) as manager:
+        summaries.append(manager.run_once())  # one more pass while the scan still runs
     scan.stop()
     scan.close()
     assert any(s["trimmed_closed"] for s in summaries)
