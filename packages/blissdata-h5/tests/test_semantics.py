@@ -349,3 +349,53 @@ def test_auto_without_a_reachable_redis_reads_the_file(tmp_path):
         assert f.source == "file" and f["1.1/x"][-1] == 2
     with pytest.raises(BlissdataError):
         blissdata_h5.File(path, data_store=unreachable, source="redis")
+
+
+# --- virtual and external binary datasets against the writer's file ---------------------
+
+
+def test_virtual_and_external_binary_datasets_equal_the_writers_file(data_store, tmp_path):
+    writer = pytest.importorskip("blissdata_writer.scan_writer")
+    frames = tmp_path / "frames.h5"
+    with h5py.File(frames, "w") as h5:
+        h5["data"] = np.arange(60, dtype=np.uint16).reshape(6, 10)
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(np.arange(8, dtype="<i4").tobytes())
+    path = str(tmp_path / "vds.h5")
+    h5map = entry_map(
+        1,
+        {
+            "stack": {
+                "type": "virtual_dataset",
+                "dtype": "<u2",
+                "shape": [4, 10],
+                "attributes": {"interpretation": "image"},
+                "virtual_sources": [
+                    {
+                        "vspace": {"start": [0, 0], "count": [3, 10]},
+                        "src_file": str(frames),
+                        "src_dataset": "/data",
+                        "src_space": {"start": [0, 0], "stride": [2, 1], "count": [3, 10]},
+                    }
+                ],
+            },
+            "raw": {
+                "type": "external_binary_dataset",
+                "dtype": "<i4",
+                "shape": [2, 3],
+                "files": [{"name": str(raw), "offset": 8, "size": 24}],
+            },
+        },
+    )
+    scan = make_scan(data_store, path, h5maps=h5map)
+    scan.stop()
+    scan.close()
+    assert writer.ScanWriter(data_store, scan.key).run().state == "complete"
+    with h5py.File(path, "r") as theirs, open_redis(path, data_store) as ours:
+        for name in ("1.1/stack", "1.1/raw"):
+            assert ours[name].dtype == theirs[name].dtype
+            assert ours[name].shape == theirs[name].shape
+            np.testing.assert_array_equal(ours[name][()], theirs[name][()])
+        assert (
+            ours["1.1/stack"].attrs["interpretation"] == theirs["1.1/stack"].attrs["interpretation"]
+        )

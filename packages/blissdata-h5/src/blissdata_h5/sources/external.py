@@ -2,8 +2,9 @@
 
 Relative file names are looked up beside the HDF5 file first, then from the
 current directory.  Virtual datasets support regular hyperslab selections
-without ``stride``/``block`` (what writers emit for frame stacks); anything
-else raises :class:`~blissdata_h5.errors.H5MapError` naming the dataset.
+(``start``, ``stride``, ``count``; blocks of 1, what writers emit for frame
+stacks); anything else raises :class:`~blissdata_h5.errors.H5MapError`
+naming the dataset.
 """
 
 from __future__ import annotations
@@ -115,7 +116,9 @@ class VirtualDataset(_WholeArrayDataset):
 
 
 def _selection(space: dict, path: str) -> tuple[slice, ...]:
-    if space.get("stride") or space.get("block"):
-        if any(n != 1 for n in (space.get("stride") or []) + (space.get("block") or [])):
-            raise H5MapError(path, "virtual selections with stride or block are not supported")
-    return tuple(slice(a, a + n) for a, n in zip(space["start"], space["count"]))
+    """A regular hyperslab (start, stride, count; blocks of 1) as slices."""
+    start, count = space["start"], space["count"]
+    stride = space.get("stride") or [1] * len(start)
+    if any(b != 1 for b in space.get("block") or []):
+        raise H5MapError(path, "virtual selections with blocks larger than 1 are not supported")
+    return tuple(slice(a, a + s * (n - 1) + 1, s) for a, s, n in zip(start, stride, count))
