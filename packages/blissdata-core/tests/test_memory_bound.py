@@ -10,7 +10,6 @@ dependency).  Nothing here asserts on durations.
 
 from __future__ import annotations
 
-import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -45,21 +44,10 @@ def rss_bytes() -> int:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def _free_port(ports: range = range(16950, 17000)) -> int | None:
-    for port in ports:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    return None
-
-
 @pytest.fixture
 def server(redis_server_factory: Callable[..., EmbeddedRedis]) -> Iterator[EmbeddedRedis]:
     """A private server this test may pause; resumed (if paused) before it is closed."""
-    embedded = redis_server_factory(port=_free_port())
+    embedded = redis_server_factory()  # a port of its own (pytest-xdist workers run side by side)
     try:
         yield embedded
     finally:
