@@ -469,6 +469,7 @@ class Scan:
         doc["info"] = info_doc
         key = self.key
         state_key = self._state_key
+        self._data_store._check_protocol()  # never recreate a scan in a database restarted empty
 
         def build(pipe: Any) -> None:
             pipe.execute_command("JSON.SET", key, "$", json.dumps(doc))

@@ -176,6 +176,7 @@ def test_restarted_empty(fault_server):
     running, running_streams = new_scan(store, number=2)
     running_streams["x"].send(1.0)
     running_streams["x"].join()
+    streamless = store.create_scan({"name": "nostream", "number": 4, "data_policy": "no_policy"})
     fault_server.kill()
     fault_server.start()  # no persistence: an empty database
     # a producer that goes on publishing writes nothing into the empty database
@@ -195,6 +196,7 @@ def test_restarted_empty(fault_server):
             {"name": "after", "number": 2, "data_policy": "no_policy"}
         ),
         "scan.update": lambda: follower.update(block=False),
+        "scan.prepare": streamless.prepare,
     }
     outcomes = {}
     for name, call in calls.items():
