@@ -70,5 +70,6 @@ def assert_same_tree(ours: blissdata_h5.File, theirs: h5py.File) -> None:
     theirs.visit_links(collect)
     for name in links:
         assert (name in ours) == (name in theirs), name
-        if name in theirs and isinstance(theirs[name], h5py.Dataset):
+        assert (ours.get(name) is None) == (theirs.get(name) is None), name
+        if isinstance(theirs.get(name), h5py.Dataset):
             assert_same_value(ours[name][()], theirs[name][()], name)

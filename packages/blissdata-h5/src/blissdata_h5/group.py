@@ -55,15 +55,20 @@ class Group(Mapping):
         return len(self._node.keys())
 
     def __contains__(self, path: object) -> bool:
+        """As h5py: the groups on the way must exist; the last link need not resolve."""
         if isinstance(path, bytes):
             path = path.decode()
         if not isinstance(path, str):
             return False
+        full = join_path(self._name, path)
+        if full == "/":
+            return True
+        parent, base = full.rsplit("/", 1)
         try:
-            self[path]
-        except (KeyError, BlissdataError):  # absent, dangling, or a broken map item
+            _, _, node = self._file._resolve(parent or "/", 0)
+            return isinstance(node, GroupNode) and base in node.keys()
+        except (KeyError, BlissdataError):  # a missing or broken group on the way
             return False
-        return True
 
     def __eq__(self, other: object) -> bool:
         # the same object, as h5py compares ids (Mapping would compare contents)

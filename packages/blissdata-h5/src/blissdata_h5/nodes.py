@@ -9,7 +9,6 @@ first axis; numpy indexing on top of that lives in :mod:`blissdata_h5.selection`
 
 from __future__ import annotations
 
-import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
@@ -23,9 +22,14 @@ def sort_names(names: Any) -> list[str]:
 
 
 def join_path(base: str, name: str) -> str:
-    """Absolute, normalised path of ``name`` seen from group ``base``."""
-    joined = posixpath.normpath(posixpath.join(base, name))
-    return "/" + joined.lstrip("/") if joined != "/" else "/"
+    """Absolute path of ``name`` seen from group ``base``, as HDF5 resolves it.
+
+    Empty and ``.`` components vanish; ``..`` is an ordinary (and in practice
+    missing) name in HDF5, so a link through it dangles as it does in the file.
+    """
+    full = name if name.startswith("/") else f"{base}/{name}"
+    parts = [part for part in full.split("/") if part not in ("", ".")]
+    return "/" + "/".join(parts)
 
 
 class Node(ABC):  # noqa: B024 - a common base; groups and datasets add the methods

@@ -170,6 +170,3 @@ class Hdf5Dataset(DatasetNode):
 
     def read_rows(self, start: int, stop: int, step: int) -> np.ndarray:
         return self._source.retry(lambda: self._dataset()[start:stop:step])
-
-
-__all__ = ["Hdf5Source", "join_path"]

@@ -25,15 +25,6 @@ from ..nodes import (
     sort_names,
 )
 
-HDF5_ITEM_TYPES = (
-    "group",
-    "dataset",
-    "soft_link",
-    "external_link",
-    "external_binary_dataset",
-    "virtual_dataset",
-)
-
 
 class ScanContext(Protocol):
     """What map nodes need from the scan that published them."""
