@@ -5,7 +5,9 @@ acknowledgement: ``send()`` blocks while the queue is full and raises
 :class:`PublishQueueFull` after ``send_timeout`` seconds.  The tests flood a
 private server (draining, then paused with SIGSTOP) and watch both the queue
 and the process RSS (read from ``/proc/self/status``; psutil is not a
-dependency).  Nothing here asserts on durations.
+dependency).  On the consumer side, a cursor catching up on a large backlog
+reads it in replies of a few MB, not all at once.  Nothing here asserts on
+durations.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from blissdata_core import DataStore, PublishQueueFull, Stream
+from blissdata_core import DataStore, EndOfStream, PublishQueueFull, Stream
 from blissdata_core.server import EmbeddedRedis
 
 pytestmark = pytest.mark.skipif(
@@ -167,3 +169,46 @@ def test_a_point_larger_than_the_bound_is_still_sent_alone(server: EmbeddedRedis
         assert stream.seal() == 8
         scan.stop()
         scan.close()
+
+
+SPECTRUM = (4096,)  # float32: 16 kB a point, merged into large entries by the publisher
+BACKLOG_BYTES = 256 * MB
+#: Allowed RSS growth while a cursor reads the backlog: a few replies of a
+#: couple of MB and their decoded views; fetching 100 merged entries a reply
+#: would need hundreds of MB.
+READER_RSS_ALLOWANCE = 64 * MB
+
+
+def test_a_cursor_reads_a_large_backlog_in_small_replies(server: EmbeddedRedis):
+    """The consumer side: catching up on a big sealed stream does not hold it all at once."""
+    DataStore(server.url, init_db=True).close()
+    spectra = [np.full(SPECTRUM, i, dtype=np.float32) for i in range(4)]
+    npoints = BACKLOG_BYTES // spectra[0].nbytes
+    # a small publishing queue, so the producer does not leave a big heap behind
+    with DataStore(server.url, max_queued_bytes=BOUND) as store:
+        scan = store.create_scan({"name": "backlog", "number": 1, "data_policy": "no_policy"})
+        stream = scan.create_stream(Stream.make_definition("spectrum", "float32", SPECTRUM))
+        scan.prepare()
+        scan.start()
+        for i in range(npoints):
+            stream.send(spectra[i % len(spectra)])
+        scan.stop()
+        scan.close()
+    with DataStore(server.url) as store:
+        cursor = store.load_scan(scan.key).streams["spectrum"].cursor()
+        rss_start = max_rss = rss_bytes()
+        read = 0
+        while True:
+            try:
+                view = cursor.read()
+            except EndOfStream:
+                break
+            data = view.get_data()
+            assert data[-1][0] == (view.index + len(view) - 1) % len(spectra)
+            read += len(data)
+            max_rss = max(max_rss, rss_bytes())  # while the view's data is alive
+            del view, data
+    assert read == npoints
+    assert max_rss - rss_start < READER_RSS_ALLOWANCE, (
+        f"RSS grew by {(max_rss - rss_start) / MB:.0f} MB reading {BACKLOG_BYTES / MB:.0f} MB"
+    )
