@@ -150,9 +150,15 @@ def trees(draw: st.DrawFn, stream_names: list[str], entry: str) -> dict:
             if draw(st.booleans())
             else {"type": "stream", "stream": stream}
         )
-    if paths:
-        for i, target_path in enumerate(draw(st.lists(st.sampled_from(paths), max_size=2))):
-            top["children"][f"_link{i}"] = {"type": "soft_link", "target_path": target_path}
+    # links from the entry group: absolute, relative to it, or dangling
+    prefix = f"/{entry}/"
+    targets = st.one_of(
+        st.sampled_from(paths) if paths else st.nothing(),
+        st.sampled_from([p[len(prefix) :] for p in paths]) if paths else st.nothing(),
+        st.sampled_from(["nowhere", f"/{entry}/missing/deeper", "../up"]),
+    )
+    for i, target_path in enumerate(draw(st.lists(targets, max_size=3))):
+        top["children"][f"_link{i}"] = {"type": "soft_link", "target_path": target_path}
     root = {"type": "group", "children": {entry: top}}
     root_attrs = draw(attributes)
     if root_attrs:
