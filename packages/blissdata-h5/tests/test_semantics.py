@@ -432,3 +432,12 @@ def test_relative_soft_links_resolve_as_in_hdf5(data_store, tmp_path):
         assert ours.get("1.1/g/up") is None and theirs.get("1.1/g/up") is None
         with pytest.raises(KeyError):
             ours["1.1/g/up"]
+
+
+def test_a_scan_with_a_broken_root_does_not_hide_the_others(data_store, tmp_path, caplog):
+    path = str(tmp_path / "mixed.h5")
+    make_scan(data_store, path, 1, h5maps={"type": "soft_link", "target_path": "/x"})
+    make_scan(data_store, path, 2, h5maps=entry_map(2, {"v": 1}))
+    with open_redis(path, data_store) as f:
+        assert list(f) == ["2.1"] and f["2.1/v"][()] == 1
+    assert "root item must be a group" in caplog.text

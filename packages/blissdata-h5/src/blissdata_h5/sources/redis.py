@@ -11,6 +11,7 @@ shows from PREPARED on, when its streams and ``h5maps`` exist.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -23,6 +24,8 @@ from ..errors import H5MapError
 from ..nodes import GroupNode, Node, Source
 from .default_tree import default_h5map
 from .maptree import MapAttrs, MapGroup
+
+_logger = logging.getLogger(__name__)
 
 
 def _normalise(path: Any) -> str | None:
@@ -162,6 +165,9 @@ class RedisSource(Source):
                 root = tree.root()
             except ScanNotFoundError:
                 self._trees.pop(key, None)
+                continue
+            except H5MapError as exc:  # one broken scan must not hide the others
+                _logger.warning("Scan %s left out of %s: %s", key, self.filename, exc)
                 continue
             if root is None:
                 if tree.final:  # closed without naming this file: never will
