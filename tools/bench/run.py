@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     notes.append(ref_note)
     if any(w.name == "g" for w in selected):
         notes.append(
-            "g: blisswriter is not driven by this benchmark; raw = plain XREAD + h5py "
+            "g: reference = blisswriter 3.0.0's ScanWriter; raw = plain XREAD + h5py "
             "(and h5py alone, from memory)"
         )
 

@@ -457,10 +457,10 @@ def _scan_arrays(scalars: int, spectra: int, frames: int) -> dict[str, np.ndarra
 def write_scan(
     impl: str, url: str, scalars: int, spectra: int, frames: int, directory: str
 ) -> dict:
-    """Time writing the scan's HDF5 file: the project's writer, or plain h5py (``raw``).
+    """Time writing the scan's HDF5 file: the project's writer, blisswriter, or plain h5py.
 
-    Both read a closed scan published in ~1 MB batches (publishing is not
-    timed).  ``raw`` reads every stream with plain XREADs and writes each array
+    All read a closed scan published in ~1 MB batches (publishing is not
+    timed; the writers read what their own client published).  ``raw`` reads every stream with plain XREADs and writes each array
     with one h5py call (``seconds``); ``h5py_seconds`` is the h5py part alone,
     the arrays being already in memory.
     """
@@ -473,10 +473,8 @@ def write_scan(
     try:
         if impl == "raw":
             out.update(_raw_writer(url, path, arrays))
-        elif impl == "project":
-            out["seconds"] = _project_writer(url, path, arrays)
         else:
-            raise NotImplementedError("the reference writer (blisswriter) is not driven here")
+            out["seconds"] = _client_writer(impl, url, path, arrays)
         return out
     finally:
         with contextlib.suppress(OSError):
@@ -533,10 +531,9 @@ def _raw_writer(url: str, path: str, arrays: dict[str, np.ndarray]) -> dict:
     return {"seconds": end - start, "read_seconds": h5py_start - start, "h5py_seconds": h5py_alone}
 
 
-def _project_writer(url: str, path: str, arrays: dict[str, np.ndarray]) -> float:
-    from blissdata_core import DataStore, Stream
-    from blissdata_writer.scan_writer import ScanWriter
-
+def _client_writer(impl: str, url: str, path: str, arrays: dict[str, np.ndarray]) -> float:
+    """Publish the closed scan with the client of ``impl`` (untimed), time its writer."""
+    client = Client(impl)
     measurement = {name: {"type": "stream", "stream": name} for name in arrays}
     h5map = {
         "type": "group",
@@ -548,10 +545,11 @@ def _project_writer(url: str, path: str, arrays: dict[str, np.ndarray]) -> float
             }
         },
     }
-    with DataStore(url, init_db=True) as store:
+    store = client.store(url)
+    try:
         scan = store.create_scan({**IDENTITY, "path": path}, info={"h5maps": {path: h5map}})
         streams = {
-            name: scan.create_stream(Stream.make_definition(name, a.dtype.str, a.shape[1:]))
+            name: scan.create_stream(client.Stream.make_definition(name, a.dtype.str, a.shape[1:]))
             for name, a in arrays.items()
         }
         scan.prepare()
@@ -559,14 +557,30 @@ def _project_writer(url: str, path: str, arrays: dict[str, np.ndarray]) -> float
         for name, array in arrays.items():
             for _, batch in _batches(array):
                 streams[name].send(batch)
-        scan.stop()
-        scan.close()
+        client.finish(scan)
         key = scan.key
-    with DataStore(url) as store:
-        start = time.perf_counter()
-        status = ScanWriter(store, key).run()
-        seconds = time.perf_counter() - start
-    _check(status.state == "complete", "project", f"writer ended {status.state}: {status.message}")
+    finally:
+        client.close(store)
+    store = client.DataStore(url)
+    try:
+        if impl == "project":
+            from blissdata_writer.scan_writer import ScanWriter
+
+            start = time.perf_counter()
+            status = ScanWriter(store, key).run()
+            seconds = time.perf_counter() - start
+            ok, message = status.state == "complete", f"{status.state}: {status.message}"
+        else:  # blisswriter, on the scan loaded the way its service loads it
+            from blisswriter.scan_writer import ScanWriter, ScanWritingState, ScanWritingStatus
+
+            start = time.perf_counter()
+            status = ScanWritingStatus()
+            ScanWriter(store.load_scan(key), status).run()
+            seconds = time.perf_counter() - start
+            ok, message = status.state is ScanWritingState.COMPLETE, str(status)
+    finally:
+        client.close(store)
+    _check(ok, impl, f"writer ended {message}")
     return seconds
 
 
@@ -581,12 +595,15 @@ TASKS = {
 }
 
 
-def _warm_up_project() -> None:
-    """Import what the project loads lazily (schema checks, the writer): not part of any figure."""
+def _warm_up(impl: str) -> None:
+    """Import what is loaded lazily (schema checks, the writers): not part of any figure."""
     with contextlib.suppress(ImportError):
-        import jsonschema  # noqa: F401
+        if impl == "project":
+            import jsonschema  # noqa: F401
 
-        import blissdata_writer.scan_writer  # noqa: F401
+            import blissdata_writer.scan_writer  # noqa: F401
+        elif impl == "reference":
+            import blisswriter.scan_writer  # noqa: F401
 
 
 def serve(impl: str) -> None:
@@ -595,8 +612,7 @@ def serve(impl: str) -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     if impl != "raw":
         Client(impl)  # import the client once, outside any timing
-    if impl == "project":
-        _warm_up_project()
+    _warm_up(impl)
     channel.write(json.dumps({"ready": impl, "python": sys.version.split()[0]}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)

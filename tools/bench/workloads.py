@@ -153,7 +153,7 @@ def workloads(quick: bool) -> list[Workload]:
             (
                 Figure(
                     "g_writer", "(g) writer (a)+(b)+(c) to HDF5 [raw: XREAD+h5py]", "MB/s",
-                    mb_rate, vs_ref=None, vs_raw=0.8,
+                    mb_rate, vs_ref=1.0, vs_raw=0.8,
                 ),
                 Figure(
                     "g_writer_h5py", "(g) writer [raw: h5py alone, data in memory]", "MB/s",
@@ -161,6 +161,5 @@ def workloads(quick: bool) -> list[Workload]:
                     vs_ref=None, vs_raw=None,
                 ),
             ),
-            impls=("project", "raw"),
         ),
     ]  # fmt: skip
