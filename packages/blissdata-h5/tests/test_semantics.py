@@ -441,3 +441,23 @@ def test_a_scan_with_a_broken_root_does_not_hide_the_others(data_store, tmp_path
     with open_redis(path, data_store) as f:
         assert list(f) == ["2.1"] and f["2.1/v"][()] == 1
     assert "root item must be a group" in caplog.text
+
+
+def test_new_scans_appear_in_an_open_file(data_store, tmp_path):
+    path = str(tmp_path / "growing.h5")
+    make_scan(data_store, path, 1, h5maps=entry_map(1, {"v": 1}))
+    with open_redis(path, data_store) as f:
+        assert list(f) == ["1.1"]
+        scan = make_scan(
+            data_store,
+            path,
+            2,
+            h5maps=entry_map(2, {"events": {"type": "stream", "stream": "events"}}),
+            streams={"events": ("json", ())},
+        )
+        assert "2.1" in f and list(f) == ["1.1", "2.1"] and len(f) == 2
+        # a JSON stream cannot back a dataset: a clear error naming the path
+        with pytest.raises(blissdata_h5.H5MapError, match=r"/2\.1/events.*JSON"):
+            f["2.1/events"]
+        scan.stop()
+        scan.close()

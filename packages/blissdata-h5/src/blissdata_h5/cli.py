@@ -8,8 +8,9 @@ from typing import Any
 
 import h5py
 
+from blissdata_core.errors import BlissdataError
+
 from .dataset import Dataset
-from .errors import H5MapError
 from .file import REDIS_URL_ENV, SOURCES, File
 from .group import Group
 
@@ -47,7 +48,7 @@ def tree(file: File, out: Any = None, attributes: bool = False) -> None:
             name = f"{prefix}{key}"
             try:
                 obj = _show(group, key, name, out)
-            except (KeyError, H5MapError, IndexError, OSError) as exc:
+            except (KeyError, BlissdataError, IndexError, OSError) as exc:
                 out.write(f"/{name:<39} <error: {exc}>\n")
                 continue
             if obj is None:
@@ -56,7 +57,7 @@ def tree(file: File, out: Any = None, attributes: bool = False) -> None:
                 for attr in obj.attrs:
                     try:
                         value = obj.attrs[attr]
-                    except (KeyError, H5MapError) as exc:
+                    except (KeyError, BlissdataError) as exc:
                         value = f"<error: {exc}>"
                     out.write(f"    @{attr} = {value!r}\n")
             if isinstance(obj, Group):
