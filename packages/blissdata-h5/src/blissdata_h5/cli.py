@@ -20,7 +20,8 @@ def _describe(obj: Any) -> str:
         shape = obj.shape
         size = "Scalar" if not shape else "{" + ", ".join(str(n) for n in shape) + "}"
         live = " (live)" if obj.live else ""
-        return f"Dataset {size} {obj.dtype}{live}"
+        kind = "string" if h5py.check_string_dtype(obj.dtype) else str(obj.dtype)
+        return f"Dataset {size} {kind}{live}"
     return "Group"
 
 
