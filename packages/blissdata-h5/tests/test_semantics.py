@@ -461,3 +461,12 @@ def test_new_scans_appear_in_an_open_file(data_store, tmp_path):
             f["2.1/events"]
         scan.stop()
         scan.close()
+
+
+def test_a_symlinked_path_finds_the_same_scans(data_store, tmp_path):
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    (tmp_path / "alias").symlink_to(real_dir)
+    make_scan(data_store, str(real_dir / "s.h5"), 1, h5maps=entry_map(1, {"v": 1}))
+    with open_redis(str(tmp_path / "alias" / "s.h5"), data_store) as f:
+        assert list(f) == ["1.1"]

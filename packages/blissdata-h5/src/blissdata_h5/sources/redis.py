@@ -34,12 +34,28 @@ def _normalise(path: Any) -> str | None:
     return os.path.normpath(os.path.abspath(path))
 
 
+class FileName:
+    """The file's path as given and with symlinks resolved: either spelling matches."""
+
+    def __init__(self, filename: str):
+        self.path = filename
+        self.real = os.path.realpath(filename)
+        self.spellings = sorted({self.path, self.real})
+
+    def matches(self, other: Any) -> bool:
+        other = _normalise(other)
+        if other is None:
+            return False
+        return other == self.path or other == self.real or os.path.realpath(other) == self.real
+
+
 class ScanTree:
     """One scan's contribution to the file, rebuilt when its state changes."""
 
-    def __init__(self, scan: Any, filename: str):
+    def __init__(self, scan: Any, name: FileName):
         self.scan = scan
-        self.filename = filename
+        self.name = name
+        self.filename = name.path
         self._root: MapGroup | None = None
         self._built = False
 
@@ -70,13 +86,13 @@ class ScanTree:
         info = self.scan.info
         h5maps = info.get("h5maps") if isinstance(info, dict) else None
         if h5maps is None:
-            if _normalise(self.scan.path) != self.filename:
+            if not self.name.matches(self.scan.path):
                 return None
             item = default_h5map(self.scan)
         else:
             if not isinstance(h5maps, dict):
                 raise H5MapError(f"scan {self.key}", "info['h5maps'] must be a mapping")
-            item = next((v for k, v in h5maps.items() if _normalise(k) == self.filename), None)
+            item = next((v for k, v in h5maps.items() if self.name.matches(k)), None)
             if item is None:
                 return None
         if not isinstance(item, dict) or item.get("type", "group") != "group":
@@ -89,6 +105,7 @@ class RedisSource(Source):
 
     def __init__(self, filename: str, data_store: Any, owns_store: bool = False):
         self.filename = filename
+        self.name = FileName(filename)
         self.data_store = data_store
         self._owns_store = owns_store
         self._trees: dict[str, ScanTree] = {}
@@ -102,12 +119,15 @@ class RedisSource(Source):
     def _search(self) -> list[str]:
         """Scans whose ``path`` is the file, plus nearby ones whose ``h5maps`` name it."""
         store = self.data_store
-        keys = set(store.search_existing_scans(path=self.filename)[1])
-        directory = os.path.dirname(self.filename).rstrip("/")
-        try:
-            nearby = set(store.search_existing_scans(path=directory + "/*")[1])
-        except (BlissdataError, ValueError):  # e.g. a directory too short to search
-            nearby = set()
+        keys: set[str] = set()
+        nearby: set[str] = set()
+        for spelling in self.name.spellings:
+            keys |= set(store.search_existing_scans(path=spelling)[1])
+            directory = os.path.dirname(spelling).rstrip("/")
+            try:
+                nearby |= set(store.search_existing_scans(path=directory + "/*")[1])
+            except (BlissdataError, ValueError):  # e.g. a directory too short to search
+                pass
         candidates = sorted(nearby - keys - self._unrelated - set(self._trees))
         return sorted(keys | set(self._trees) & nearby | set(self._naming_this_file(candidates)))
 
@@ -126,8 +146,8 @@ class RedisSource(Source):
         naming, other = [], []
         for key, reply in zip(keys, replies):
             names = reply[0] if isinstance(reply, list) and reply and reply[0] else []
-            files = {_normalise(n.decode() if isinstance(n, bytes) else n) for n in names}
-            (naming if self.filename in files else other).append(key)
+            files = [n.decode() if isinstance(n, bytes) else n for n in names]
+            (naming if any(self.name.matches(f) for f in files) else other).append(key)
         try:
             states = self.data_store.get_scans_state(other)
         except ScanNotFoundError:
@@ -153,7 +173,7 @@ class RedisSource(Source):
                 scan = self.data_store.load_scan(key)
             except ScanNotFoundError:
                 continue
-            self._trees[key] = ScanTree(scan, self.filename)
+            self._trees[key] = ScanTree(scan, self.name)
 
     def roots(self) -> Iterator[tuple[ScanTree, MapGroup]]:
         """Each contributing scan with its root group, oldest first."""
