@@ -54,6 +54,7 @@ def test_bad_items_raise_errors_naming_the_path(data_store, tmp_path):
             entry["dangling"]
         assert isinstance(exc.value, KeyError) and isinstance(exc.value, BlissdataError)
         assert "dangling" in entry and entry.get("dangling") is None  # as h5py does
+        assert isinstance(entry.get("weird", getlink=True), h5py.HardLink)
         assert isinstance(entry.get("dangling", getlink=True), h5py.SoftLink)
         with pytest.raises(blissdata_h5.MissingStreamError, match=r"/1\.1/lost.*not_a_stream"):
             entry["lost"]

@@ -87,7 +87,10 @@ class Group(Mapping):
     ) -> Any:
         """As h5py's: ``getlink`` gives the link object, ``getclass`` the class."""
         if getlink:
-            node = self._file._raw(join_path(self._name, name))
+            try:
+                node = self._file._raw(join_path(self._name, name))
+            except BlissdataError:  # a broken map item is still a (hard) link
+                node = GroupNode  # any non-link marker
             if node is None:
                 return default
             if isinstance(node, SoftLinkNode):
