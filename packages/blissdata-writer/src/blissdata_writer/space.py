@@ -1,9 +1,9 @@
 """Free-space guard: a scan stops with a clear status before its disk is completely full.
 
-Failing in the HDF5 library on ENOSPC leaves the file's state undefined (old
-HDF5 versions even crash when such a file is closed), so the writer checks the
-free space of the target's file system before each write and keeps a reserve
-for metadata, other writers and the files' closing.
+Failing in the HDF5 library on ENOSPC leaves the file's state undefined (HDF5
+1.12 and 2.0 alike may crash the process when such a file is closed), so the
+writer checks the free space of the target's file system before each write and
+keeps a reserve for metadata, other writers and the files' closing.
 """
 
 from __future__ import annotations
