@@ -57,6 +57,11 @@ if TYPE_CHECKING:
 _logger = logging.getLogger(__name__)
 
 
+#: Largest scan document a reader parses (info is capped at 1 MiB on write;
+#: the rest is stream descriptions): a hostile document is refused unparsed.
+MAX_SCAN_DOCUMENT_BYTES = 64 * 2**20
+
+
 class ScanState(enum.IntEnum):
     """Scan states; a scan only ever moves to a greater state."""
 
@@ -301,9 +306,14 @@ class Scan:
 
     @staticmethod
     def _parse_doc(raw: Any, key: str) -> dict[str, Any]:
+        if isinstance(raw, (bytes, str)) and len(raw) > MAX_SCAN_DOCUMENT_BYTES:
+            raise ScanValidationError(
+                f"Scan {key} document takes {len(raw)} bytes; readers accept "
+                f"{MAX_SCAN_DOCUMENT_BYTES} at most"
+            )
         try:
             parsed = json.loads(raw)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise ScanValidationError(f"Scan {key} document is not valid JSON: {exc}") from exc
         doc = parsed[0] if isinstance(parsed, list) and parsed else parsed
         return check_scan_document(doc, key)

@@ -442,3 +442,38 @@ def test_invalid_send_is_refused_whole(store, dtype, shape, bad):
     reader = store.load_scan(scan.key).streams["s"]
     assert len(reader) == 2, "nothing of the refused data was written"
     assert len(reader[:]) == 2
+
+
+# --- size limits: no memory bomb ---------------------------------------------------------
+
+
+def test_msgpack_containers_are_bounded():
+    many_nils = b"\xdd" + (10**6).to_bytes(4, "big") + b"\xc0" * 10**6
+    nested_map = msgpack.packb([[2], {"a": b"x"}])
+    for payload in (many_nils, nested_map, msgpack.packb([[1] * 40, b""])):
+        with pytest.raises(MalformedEntryError):
+            NumericEncoder("<f8", (-1,)).decode(entry(0, 1, payload))
+    # the legitimate shape still decodes
+    good = msgpack.packb([[2], np.arange(2.0).tobytes()])
+    assert NumericEncoder("<f8", (-1,)).decode(entry(0, 1, good)).tolist() == [[0.0, 1.0]]
+
+
+def test_json_payloads_are_bounded(monkeypatch):
+    from blissdata_core.encoding import json_encoding
+
+    monkeypatch.setattr(json_encoding, "MAX_JSON_PAYLOAD", 1000)
+    assert JsonEncoder().decode(entry(0, 1, b"[" + b"0," * 400 + b"0]"))[0][-1] == 0
+    with pytest.raises(MalformedEntryError, match="exceeds"):
+        JsonEncoder().decode(entry(0, 1, b"[" + b"0," * 600 + b"0]"))
+
+
+def test_scan_documents_are_bounded(store, monkeypatch):
+    from blissdata_core import scan as scan_module
+
+    scan = store.create_scan(
+        {"name": "big", "number": 1, "data_policy": "no_policy"}, info={"blob": "x" * 5000}
+    )
+    assert store.load_scan(scan.key).info["blob"] == "x" * 5000
+    monkeypatch.setattr(scan_module, "MAX_SCAN_DOCUMENT_BYTES", 4000)
+    with pytest.raises(ScanValidationError, match="accept"):
+        store.load_scan(scan.key)

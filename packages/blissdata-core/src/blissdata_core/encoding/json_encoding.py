@@ -20,6 +20,11 @@ def _to_json_default(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serialisable")
 
 
+#: Largest JSON payload a reader decodes: JSON text grows ~20x as Python
+#: objects, so a hostile entry must not be parsed whatever its size.
+MAX_JSON_PAYLOAD = 64 * 2**20
+
+
 class JsonEncoder(Encoder):
     concatenable = False
 
@@ -54,6 +59,13 @@ class JsonEncoder(Encoder):
             if entry.length != 1:
                 raise MalformedEntryError(
                     f"JSON entries hold one point, not {entry.length}", stream, entry.index
+                )
+            if len(entry.payload) > MAX_JSON_PAYLOAD:
+                raise MalformedEntryError(
+                    f"JSON payload of {len(entry.payload)} bytes exceeds the "
+                    f"{MAX_JSON_PAYLOAD} bytes a reader accepts",
+                    stream,
+                    entry.index,
                 )
             try:
                 values.append(json.loads(entry.payload))

@@ -253,7 +253,17 @@ class NumericEncoder(Encoder):
         itemsize = self._dtype.itemsize
         for entry in entries:
             try:
-                unpacked = msgpack.unpackb(entry.payload, raw=False, strict_map_key=True)
+                # [shape, bytes] only: tiny container limits, so a hostile
+                # payload cannot make millions of objects
+                unpacked = msgpack.unpackb(
+                    entry.payload,
+                    raw=False,
+                    strict_map_key=True,
+                    max_array_len=MAX_POINT_NDIM + 1,
+                    max_map_len=0,
+                    max_str_len=0,
+                    max_ext_len=0,
+                )
             except Exception as exc:
                 raise MalformedEntryError(
                     f"Payload is not valid msgpack: {exc}", stream, entry.index
