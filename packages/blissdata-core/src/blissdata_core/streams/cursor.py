@@ -3,8 +3,8 @@
 A cursor remembers how far it has read.  ``read()`` returns a :class:`View`
 of what arrived since, blocking if asked to, and raises
 :class:`~blissdata_core.errors.EndOfStream` once everything up to the seal has
-been returned.  A :class:`CursorGroup` reads many streams with a single
-``XREAD`` per call.
+been returned.  A :class:`CursorGroup` reads many streams in one round trip
+per call (pipelined XREADs), each asking for about ``READ_BYTES`` of entries.
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
 
 
 class CursorGroup:
-    """Reads many streams together; each ``read()`` is one round trip to Redis."""
+    """Reads many streams together; a ``read()`` is usually one round trip to Redis."""
 
     def __init__(self, streams: Iterable[BaseStream] | Mapping[Any, BaseStream]):
         if isinstance(streams, Mapping):
