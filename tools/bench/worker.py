@@ -355,7 +355,9 @@ def latency(impl: str, url: str, points: int, period: float) -> dict:
         scan, (stream,) = client.scan(store, [("t", "float64", ())])
         reader_store = client.DataStore(url)
         reader_stream = reader_store.load_scan(scan.key).streams["t"]
-        reader = threading.Thread(target=_read_delays, args=(client, reader_stream, delays))
+        reader = threading.Thread(
+            target=_read_delays, args=(client, reader_stream, delays), daemon=True
+        )
         reader.start()
         time.sleep(0.2)  # the reader is blocked in its read
         next_send = time.perf_counter()
@@ -364,7 +366,7 @@ def latency(impl: str, url: str, points: int, period: float) -> dict:
             _sleep_until(next_send)
             stream.send(time.perf_counter())
         stream.seal()
-        reader.join()
+        reader.join(timeout=points * period + 30)  # a lost point fails below
         client.finish(scan)
         client.close(reader_store)
     finally:
@@ -400,7 +402,7 @@ def _raw_latency(url: str, points: int, period: float) -> dict:
                     delays.append(now - np.frombuffer(fields[1], np.float64)[0])
                     last = entry_id
 
-    reader = threading.Thread(target=read)
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     time.sleep(0.2)
     next_send = time.perf_counter()
@@ -410,9 +412,10 @@ def _raw_latency(url: str, points: int, period: float) -> dict:
         raw_writer.client.xadd(
             key, {b"payload": np.float64(time.perf_counter()).tobytes()}, id=f"{i}-1"
         )
-    reader.join()
+    reader.join(timeout=points * period + 30)
     raw_writer.close()
     raw_reader.close()
+    _check(len(delays) == points, "raw", f"received {len(delays)} of {points} points")
     return _latency_summary(delays)
 
 
