@@ -146,7 +146,7 @@ def _tmpfs(path, size: str, options: str = "") -> None:
 @pytest.fixture
 def small_disk(tmp_path):
     mount = tmp_path / "small"
-    _tmpfs(mount, "1M")
+    _tmpfs(mount, "4M")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
@@ -170,14 +170,14 @@ def test_disk_full_fails_that_scan_only(redis_url, tmp_path, small_disk, reserve
     """
     env = {"small": str(256 * 1024)}.get(reserve)
     with writer_process(redis_url, tmp_path / "writer.log", reserve=env) as proc:
-        # 400 spectra of 1024 uint32 = 1.6 MB > 1 MiB
-        full = _simulate(redis_url, small_disk / "full.h5", npoints=400, count_time=0.0)
+        # 2000 spectra of 1024 uint32 = 8 MB > 4 MiB
+        full = _simulate(redis_url, small_disk / "full.h5", npoints=2000, count_time=0.0)
         fine = _simulate(redis_url, tmp_path / "fine.h5", npoints=5)
         status = wait_status(redis_url, full.key)
         assert status["state"] == "failed"
         assert "disk full" in status["message"], status["message"]
         if reserve == "small":
-            assert 0 < status["points"] < 400 * 6
+            assert 0 < status["points"] < 2000 * 6
         assert wait_status(redis_url, fine.key)["state"] == "complete"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,21 @@ class ArrayDatasetWriter:
         self.created = False
         self._point_shape = tuple(0 if n == -1 else n for n in shape)
         self._fill = np.nan if self.dtype.kind in "fc" else 0
+
+    def chunks(self, point_shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
+        return chunk_shape(point_shape or self._point_shape, self.dtype.itemsize, self.expected)
+
+    @property
+    def chunk_nbytes(self) -> int:
+        """Bytes of one chunk: what a write may allocate on disk beyond its data."""
+        return math.prod(self.chunks()) * self.dtype.itemsize
+
+    def pieces(self, index: int, data: Any) -> Iterator[tuple[int, np.ndarray]]:
+        """A batch cut in chunk-long pieces: (index of the first point, points)."""
+        points = self._as_points(data)
+        step = self.chunks(points.shape[1:])[0]
+        for start in range(0, len(points), step):
+            yield index + start, points[start : start + step]
 
     def add(self, file: h5py.File, index: int, data: Any) -> int:
         """Write points ``index, index+1, ...``; those already written are skipped. Returns how many were new."""
@@ -106,7 +122,7 @@ class ArrayDatasetWriter:
             shape=(0,) + point_shape,
             maxshape=(None,) + tuple(None if f else n for f, n in zip(self.free, point_shape)),
             dtype=self.dtype,
-            chunks=chunk_shape(point_shape, self.dtype.itemsize, self.expected),
+            chunks=self.chunks(point_shape),
             **kwargs,
         )
         self.created = True

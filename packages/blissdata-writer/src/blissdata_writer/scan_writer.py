@@ -228,8 +228,11 @@ class ScanWriter:
                 if isinstance(writer, LimaDatasetWriter):
                     new = writer.add(f, view.index, len(view))
                 else:
-                    check_space(path, getattr(data, "nbytes", 0))
-                    new = writer.add(f, view.index, data)
+                    new = 0
+                    # piece by piece: the free-space guard stops between two chunks
+                    for index, piece in writer.pieces(view.index, data):
+                        check_space(path, piece.nbytes + writer.chunk_nbytes)
+                        new += writer.add(f, index, piece)
                     self._attribute(f, path, writer)
             self.status.points += new
             self.status.datasets[f"{path}::{writer.path}"] = writer.written
