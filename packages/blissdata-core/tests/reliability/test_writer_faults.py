@@ -55,6 +55,6 @@ def test_writer_fault(module: str, name: str):
         # known: the test passes, then the interpreter dies at exit (h5py after a
         # full disk); reported to the writer, kept visible here
         pytest.xfail(f"{name} passed, then its process died of signal {-proc.returncode}")
-    assert proc.returncode == 0, tail
+    assert proc.returncode == 0, f"exit code {proc.returncode}:\n{tail}"
     if " skipped" in tail and " passed" not in tail:
         pytest.skip(f"{name} skipped itself:\n{tail}")
