@@ -297,12 +297,25 @@ class Scan:
             raise ScanValidationError(f"{key} is not a JSON scan document: {raw}")
         doc = cls._parse_doc(raw, key)
         scan = cls(data_store, doc, ScanState.CREATED, writable)
-        last = data_store._conn.call("XREVRANGE", scan._state_key, "+", "-", "COUNT", 1)
-        if not last:
-            raise ScanValidationError(f"Scan {key} has no state entry")
-        scan._apply_state_entry(last[-1])
-        scan._refresh_streams()
+        # The document may have changed since: read it again together with the
+        # last state entry, so the two belong to the same transition.
+        scan._reload_snapshot()
         return scan
+
+    def _reload_snapshot(self) -> None:
+        """Document and state from one MULTI/EXEC (transitions write both atomically)."""
+        key = self.key
+        raw_doc, last = self._data_store._conn.call_many(
+            [("JSON.GET", key, "$"), ("XREVRANGE", self._state_key, "+", "-", "COUNT", 1)],
+            transaction=True,
+        )
+        if isinstance(raw_doc, Exception) or raw_doc is None:
+            raise ScanNotFoundError(f"Scan {key} has been deleted")
+        if isinstance(last, Exception) or not last:
+            raise ScanValidationError(f"Scan {key} has no state entry")
+        self._doc = self._parse_doc(raw_doc, key)
+        self._apply_state_entry(last[-1])
+        self._refresh_streams()
 
     @staticmethod
     def _parse_doc(raw: Any, key: str) -> dict[str, Any]:
@@ -549,12 +562,7 @@ class Scan:
             )
         if not raw:
             return False
-        self._apply_state_entry(raw[0][1][-1])
-        raw_doc = self._data_store._conn.call("JSON.GET", key, "$")
-        if raw_doc is None:
-            raise ScanNotFoundError(f"Scan {key} has been deleted")
-        self._doc = self._parse_doc(raw_doc, key)
-        self._refresh_streams()
+        self._reload_snapshot()
         return True
 
     def __repr__(self) -> str:
