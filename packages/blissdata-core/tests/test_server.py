@@ -302,3 +302,14 @@ def test_deb_unpacked_without_dpkg(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(server_module.shutil, "which", lambda name: None)
     server_module._extract_deb(deb, tmp_path / "root")
     assert (tmp_path / "root/usr/lib/x86_64-linux-gnu/libssl.so.1.1").read_bytes() == content
+
+
+def test_port_held_by_another_server_is_an_error(tmp_path):
+    from blissdata_core.server import EmbeddedRedis, ServerStartError
+
+    with EmbeddedRedis(dir=tmp_path / "first") as first:
+        port = int(first.url.rsplit(":", 1)[1])
+        second = EmbeddedRedis(port=port, dir=tmp_path / "second")
+        with pytest.raises(ServerStartError):
+            second.start()
+        second.close()

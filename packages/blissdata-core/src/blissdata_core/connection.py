@@ -29,6 +29,12 @@ DEFAULT_SOCKET_TIMEOUT = 30.0
 BLOCKING_GRACE = 5.0
 
 
+def blocking_grace(block_s: float) -> float:
+    """Client-side slack for a blocking read of ``block_s`` seconds: enough for a
+    busy server to answer, small enough that a stalled one is noticed soon."""
+    return min(BLOCKING_GRACE, 1.0 + block_s / 2)
+
+
 def _pool_getter(pool: Any) -> Callable[[], Any]:
     """``pool.get_connection`` across redis-py versions (the command name
     argument was required before 5.3 and is deprecated after)."""
@@ -191,10 +197,11 @@ class RedisConnection:
         try:
             conn.send_command(*args)
             if block_s > 0:
-                deadline = time.monotonic() + block_s + BLOCKING_GRACE
+                grace = blocking_grace(block_s)
+                deadline = time.monotonic() + block_s + grace
                 while not conn.can_read(timeout=min(1.0, max(0.0, deadline - time.monotonic()))):
                     if time.monotonic() >= deadline:
-                        raise RedisTimeoutError(f"no reply within {block_s + BLOCKING_GRACE:.1f} s")
+                        raise RedisTimeoutError(f"no reply within {block_s + grace:.1f} s")
             else:
                 while not conn.can_read(timeout=1.0):
                     pass

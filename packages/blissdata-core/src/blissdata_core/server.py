@@ -644,6 +644,11 @@ class EmbeddedRedis:
             try:
                 with self._client(port) as client:
                     client.ping()
+                    # another server may hold the port: only our child counts
+                    if int(client.info("server").get("process_id", -1)) != self._proc.pid:
+                        last_error = ServerStartError(f"port {port} answers for another process")
+                        time.sleep(0.05)
+                        continue
                     self._check_server(client)
                     return
             except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError) as exc:
