@@ -240,8 +240,8 @@ def _progress(workload: Workload, samples: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (~30 s)")
-    parser.add_argument("--repeats", type=int, help="repeats per workload (default 3, quick 1)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, two repeats (~30 s)")
+    parser.add_argument("--repeats", type=int, help="repeats per workload (default 3, quick 2)")
     parser.add_argument("--output", default="bench-results.json", help="JSON results file")
     parser.add_argument("--url", help="Redis to use (FLUSHALL'ed!); default: an embedded server")
     parser.add_argument("--port", type=int, help="port of the embedded server (default: free)")
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         "one, so that the disk write-back of other jobs does not dominate the figure)",
     )
     args = parser.parse_args(argv)
-    repeats = args.repeats or (1 if args.quick else 3)
+    repeats = args.repeats or (2 if args.quick else 3)
     selected = [w for w in workloads(args.quick) if not args.only or w.name in args.only]
     notes: list[str] = []
     started = time.monotonic()
