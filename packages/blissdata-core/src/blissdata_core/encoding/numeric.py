@@ -162,6 +162,12 @@ class NumericEncoder(Encoder):
             raise TypeError(
                 f"Expected numpy.{self._dtype} data, received {natural.dtype} ({type(data).__name__})"
             )
+        if natural.dtype.kind in "iu" and self._dtype.kind in "iu" and natural.size:
+            # explicit range check: older numpy wraps out-of-range Python ints silently
+            limits = np.iinfo(self._dtype)
+            low, high = int(natural.min()), int(natural.max())
+            if low < limits.min or high > limits.max:
+                raise ValueError(f"Data does not fit in {self._dtype}: values {low}..{high}")
         try:
             with np.errstate(over="raise", invalid="raise"):
                 return np.asarray(data, dtype=self._dtype)
