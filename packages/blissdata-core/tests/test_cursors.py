@@ -4,9 +4,10 @@ import threading
 
 import numpy as np
 import pytest
-from blissdata_core import Cursor, CursorGroup, EndOfStream, IndexNoMoreThereError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from blissdata_core import Cursor, CursorGroup, EndOfStream, IndexNoMoreThereError
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 

@@ -6,6 +6,7 @@ import textwrap
 import numpy as np
 import pytest
 import redis
+
 from blissdata_core import CursorGroup, DataStore, EndOfStream, ScanState, Stream
 from blissdata_core.testing import run_reference
 

@@ -1,6 +1,7 @@
 """The scan_sequence plugin: a stream whose points are scans."""
 
 import pytest
+
 from blissdata_core import Scan, Stream
 from blissdata_core.errors import IndexNoMoreThereError, MalformedEntryError
 from blissdata_core.streams.plugins.scan_sequence import ScanSequenceStream, ScanSequenceView

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 import redis
+
 from blissdata_core import (
     DatabaseNotEmptyError,
     DatabaseNotInitialisedError,

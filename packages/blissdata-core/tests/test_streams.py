@@ -2,6 +2,10 @@
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
 from blissdata_core import (
     IndexNoMoreThereError,
     IndexNotYetThereError,
@@ -11,9 +15,6 @@ from blissdata_core import (
     Stream,
 )
 from blissdata_core.errors import StreamSealedError
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 
