@@ -25,6 +25,12 @@ pytestmark = pytest.mark.interop
 DESCRIBE = r"""
 import numpy as np
 
+def type_name(value):
+    # numpy 2 renamed np.bool_ to np.bool: name numpy scalars by their dtype
+    if isinstance(value, np.generic):
+        return "numpy." + np.dtype(type(value)).name
+    return type(value).__name__
+
 def value_repr(value):
     array = np.asarray(value)
     def plain(x):
@@ -35,7 +41,7 @@ def value_repr(value):
         if isinstance(x, (list, tuple)):
             return [plain(i) for i in x]
         return x
-    return {"type": type(value).__name__, "dtype": array.dtype.str, "value": plain(array.tolist())}
+    return {"type": type_name(value), "dtype": array.dtype.str, "value": plain(array.tolist())}
 
 def describe(obj, name, out):
     attrs = {key: value_repr(obj.attrs[key]) for key in sorted(obj.attrs)}

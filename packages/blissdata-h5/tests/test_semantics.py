@@ -15,7 +15,7 @@ from helpers import entry_map, make_scan, send
 import blissdata_h5
 from blissdata_core import Stream
 from blissdata_core.errors import BlissdataError
-from blissdata_h5 import cli
+from blissdata_h5 import cli, values
 
 
 def open_redis(path, data_store, **kwargs):
@@ -74,6 +74,23 @@ def test_bad_items_raise_errors_naming_the_path(data_store, tmp_path):
         out = io.StringIO()
         cli.tree(f, out)
         assert "unknown item type" in out.getvalue() and "/1.1/good" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("dtype", "value"),
+    [("int8", 1000), ("uint8", -1), ("int8", [1, 128]), ("uint16", "70000"), ("int8", 1000.0)],
+)
+def test_inline_integers_out_of_range_are_refused(dtype, value):
+    # numpy < 2 wraps them silently (-24 for 1000 in int8): the map is wrong, say so
+    with pytest.raises(blissdata_h5.H5MapError, match=r"/x.*does not fit"):
+        values.decode({"type": "inline", "dtype": dtype, "value": value}, "/x")
+
+
+def test_inline_integers_at_the_limits_are_kept():
+    item = {"type": "inline", "dtype": "uint64", "value": [0, 2**64 - 1]}
+    assert values.decode(item, "/x").tolist() == [0, 2**64 - 1]
+    item = {"type": "inline", "dtype": "int8", "value": ["-128", 127.0, True]}
+    assert values.decode(item, "/x").tolist() == [-128, 127, 1]
 
 
 def test_soft_link_cycle_is_an_error(data_store, tmp_path):
