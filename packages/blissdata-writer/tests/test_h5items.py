@@ -69,6 +69,8 @@ def test_compound_columns():
         {"type": "nope"},
         {"type": "inline", "dtype": "str", "value": "a"},
         {"type": "inline", "dtype": "int8", "value": {"a": 1}},
+        {"type": "inline", "dtype": "int8", "value": 1000},
+        {"type": "inline", "dtype": "uint16", "value": [1, -1]},
         {"type": "inline_b64", "dtype": "<i4", "value": "!!!"},
         {"type": "compound", "columns": [["a", [1]], ["a", [2]]]},
         {"type": "compound", "columns": [["a", [1]], ["b", [2, 3]]]},

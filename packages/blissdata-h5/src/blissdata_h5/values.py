@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from blissdata_core.encoding.numeric import check_integer_range
+
 from .errors import H5MapError
 
 #: h5py's variable-length UTF-8 string type (object dtype tagged ``vlen=str``).
@@ -85,20 +87,10 @@ def _decode_inline(item: dict, where: str) -> np.ndarray:
     if "value" not in item or isinstance(item["value"], dict) or item["value"] is None:
         raise H5MapError(where, "inline item needs a non-null, non-mapping 'value'")
     try:
-        if np.dtype(dtype).kind in "iu":
-            _check_integer_range(item["value"], np.dtype(dtype))
+        check_integer_range(item["value"], dtype)
         return np.array(item["value"], dtype=dtype)
     except (ValueError, TypeError, OverflowError) as exc:
         raise H5MapError(where, f"inline value does not fit {dtype}: {exc}") from None
-
-
-def _check_integer_range(value: Any, dtype: np.dtype) -> None:
-    """Refuse integers ``dtype`` cannot hold: numpy < 2 wraps them around silently."""
-    limits = np.iinfo(dtype)
-    for element in np.asarray(value, dtype=object).ravel():
-        number = int(element)  # as numpy converts each element (str, float, bool)
-        if not limits.min <= number <= limits.max:
-            raise OverflowError(f"{number} is out of range for {dtype}")
 
 
 def _decode_b64(item: dict, where: str) -> np.ndarray:

@@ -18,6 +18,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from blissdata_core.encoding.numeric import check_integer_range
+
 from .errors import H5MapError
 
 #: Item types that are HDF5 objects; any other child is a dataset given by its value.
@@ -193,8 +195,10 @@ def _decode_inline(raw: dict, where: str) -> np.ndarray:
     if "value" not in raw:
         raise H5MapError(f"{where}: inline item without a value")
     try:
-        return np.array(_check_inline(raw["value"], where), dtype=dtype)
-    except (ValueError, TypeError) as exc:
+        value = _check_inline(raw["value"], where)
+        check_integer_range(value, dtype)  # older numpy would wrap around silently
+        return np.array(value, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise H5MapError(f"{where}: {exc}") from None
 
 

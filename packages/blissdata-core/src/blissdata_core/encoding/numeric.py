@@ -63,6 +63,24 @@ def _check_size(shape: tuple[int, ...], itemsize: int) -> None:
         raise ValueError(f"A point of shape {shape} would take {nbytes} bytes")
 
 
+def check_integer_range(value: Any, dtype: Any) -> None:
+    """Raise OverflowError when ``value`` (numbers, strings of numbers, nested
+    lists) holds an integer ``dtype`` cannot represent.
+
+    numpy >= 2 raises on such conversions, older numpy wraps around silently;
+    callers that convert data with ``np.asarray(value, dtype)`` call this first
+    so every numpy version refuses the same input.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu":
+        return
+    limits = np.iinfo(dtype)
+    for element in np.asarray(value, dtype=object).ravel():
+        number = int(element)
+        if not limits.min <= number <= limits.max:
+            raise OverflowError(f"{number} is out of range for {dtype}")
+
+
 class NumericEncoder(Encoder):
     def __init__(self, dtype: Any, shape: Any = ()):
         try:
