@@ -12,43 +12,22 @@ from __future__ import annotations
 
 import math
 import operator
-import posixpath
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import selection
-from .attrs import AttributeManager
+from .base import HLObject
 from .nodes import DatasetNode
 
 if TYPE_CHECKING:
     from .file import File
-    from .group import Group
 
 
-class Dataset:
+class Dataset(HLObject):
     def __init__(self, file: File, name: str, node: DatasetNode):
-        self._file = file
-        self._name = name
-        self._node = node
-
-    # --- identity -------------------------------------------------------------
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def file(self) -> File:
-        return self._file
-
-    @property
-    def parent(self) -> Group:
-        return self._file[posixpath.dirname(self._name) or "/"]
-
-    @property
-    def attrs(self) -> AttributeManager:
-        return AttributeManager(self._node.attrs, self._name)
+        super().__init__(file, name, node)
 
     # --- shape ---------------------------------------------------------------
     @property

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +9,7 @@ import h5py
 
 from blissdata_core.errors import BlissdataError
 
-from .attrs import AttributeManager
+from .base import HLObject
 from .nodes import ExternalLinkNode, GroupNode, SoftLinkNode, join_path, sort_names
 
 if TYPE_CHECKING:
@@ -18,27 +17,9 @@ if TYPE_CHECKING:
     from .file import File
 
 
-class Group(Mapping):
+class Group(HLObject, Mapping):
     def __init__(self, file: File, name: str, node: GroupNode):
-        self._file = file
-        self._name = name
-        self._node = node
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def file(self) -> File:
-        return self._file
-
-    @property
-    def parent(self) -> Group:
-        return self._file[posixpath.dirname(self._name) or "/"]
-
-    @property
-    def attrs(self) -> AttributeManager:
-        return AttributeManager(self._node.attrs, self._name)
+        super().__init__(file, name, node)
 
     # --- mapping -------------------------------------------------------------
     def __getitem__(self, path: str | bytes) -> Group | Dataset:
