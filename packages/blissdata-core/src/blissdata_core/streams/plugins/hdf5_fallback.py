@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...errors import ExternalDataError, IndexNoMoreThereError
-from ..cursor import BaseView, EventRange
+from ..cursor import BaseView, EventRange, View
 from ..definition import StreamDefinition, make_definition
 from ..event_stream import EventStream
 from ..stream import Stream
@@ -31,22 +31,12 @@ if TYPE_CHECKING:
 PLUGIN_NAME = "hdf5_fallback"
 
 
-class Hdf5FallbackView(BaseView):
+class Hdf5FallbackView(View):
     """Points read by a cursor: the first ``nb_expired`` come from the file."""
 
     def __init__(self, events: EventRange, read_file: Callable[[slice], np.ndarray]):
-        self._events = events
+        super().__init__(events)
         self._read_file = read_file
-
-    @property
-    def index(self) -> int:
-        return self._events.index
-
-    def __len__(self) -> int:
-        return len(self._events)
-
-    def __iter__(self):
-        yield from self.get_data()
 
     def get_data(self, start: int | None = None, stop: int | None = None) -> Any:
         wanted = range(len(self))[start:stop]

@@ -15,7 +15,7 @@ import numpy as np
 
 from ...encoding import JsonEncoder
 from ...errors import IndexNoMoreThereError, MalformedEntryError
-from ..cursor import BaseView, EventRange
+from ..cursor import BaseView, EventRange, View
 from ..definition import StreamDefinition
 from ..stream import BaseStream
 
@@ -36,33 +36,19 @@ def event_key(event: Any, stream: str | None = None) -> str:
     return event
 
 
-class ScanSequenceView(BaseView):
+class ScanSequenceView(View):
     """Scans a cursor read; trimmed ones cannot be given back."""
 
     def __init__(self, data_store: DataStore, events: EventRange, stream_name: str):
+        super().__init__(events)
         self._data_store = data_store
-        self._events = events
         self._stream_name = stream_name
 
-    @property
-    def index(self) -> int:
-        return self._events.index
-
-    def __len__(self) -> int:
-        return len(self._events)
-
-    def __iter__(self):
-        yield from self.get_data()
-
     def get_keys(self, start: int | None = None, stop: int | None = None) -> list[str]:
-        wanted = range(len(self))[start:stop]
-        expired = self._events.nb_expired
-        if len(wanted) and wanted.start < expired:
-            raise IndexNoMoreThereError(
-                f"Scan references {self.index}..{self.index + expired - 1} of "
-                f"{self._stream_name!r} were trimmed before they were read"
-            )
-        events = self._events.data[wanted.start - expired : wanted.stop - expired]
+        try:
+            events = View.get_data(self, start, stop)
+        except IndexNoMoreThereError as exc:
+            raise IndexNoMoreThereError(f"{exc} (stream {self._stream_name!r})") from None
         return [event_key(e, self._stream_name) for e in events]
 
     def get_data(self, start: int | None = None, stop: int | None = None) -> list[Scan]:
