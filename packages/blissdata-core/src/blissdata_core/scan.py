@@ -8,7 +8,6 @@ that goes with it.  ``info`` may change only before PREPARED and at CLOSED.
 
 from __future__ import annotations
 
-import copy
 import enum
 import json
 import logging
@@ -569,6 +568,3 @@ class Scan:
         return f"<Scan {self.key} {self.name!r} #{self.number} {self._state.name}>"
 
     __str__ = __repr__
-
-    def copy_info(self) -> dict[str, Any]:
-        return copy.deepcopy(self._doc["info"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from numbers import Number
 from typing import Any
@@ -22,6 +23,7 @@ from .errors import (
 )
 from .protocol import (
     DELETION_GRACE_SECONDS,
+    IDENTITY_FIELDS,
     INDEX_SCHEMA_TEXT,
     MAX_STREAM_ID,
     PROTOCOL_KEY,
@@ -265,8 +267,6 @@ class DataStore:
 
     @staticmethod
     def _search_query(identity: dict[str, Any]) -> str:
-        from .protocol import IDENTITY_FIELDS
-
         if not identity:
             return "*"
         parts = []
@@ -305,8 +305,6 @@ class DataStore:
         if not scan_keys:
             return {}
         raw = self._conn.call("JSON.MGET", *scan_keys, "$.state_stream.pk")
-        import json
-
         pks = []
         for key, item in zip(scan_keys, raw):
             values = json.loads(item) if item is not None else []
@@ -352,10 +350,6 @@ class DataStore:
         self._conn.call_many(
             [("EXPIRE", k, DELETION_GRACE_SECONDS) for k in keys], transaction=True
         )
-
-
-def _unused(_: Any) -> None:  # keep ServerConnectionError importable from here for tools
-    return None
 
 
 __all__ = ["DataStore", "ScanNotTerminatedError", "ServerConnectionError"]

@@ -196,7 +196,7 @@ class NumericEncoder(Encoder):
         """Python numbers convert when the kind allows it (int -> float, float -> float32...)."""
         target = self._dtype.kind
         if source.kind == "b":
-            return target in "biufc" and (target == "b" or True)
+            return target in _KINDS
         if source.kind in "iu":
             return target in "iufc"
         if source.kind == "f":
