@@ -283,8 +283,9 @@ class Scan:
     def _load(cls, data_store: DataStore, key: str, writable: bool = False) -> Scan:
         if not isinstance(key, str) or not key.startswith(SCAN_KEY_PREFIX):
             raise ScanNotFoundError(f"Scan keys start with {SCAN_KEY_PREFIX!r}: {key!r}")
-        replies = data_store._conn.call_many([("TTL", key), ("JSON.GET", key, "$")])
-        ttl, raw = replies
+        ttl, raw_pk = data_store._conn.call_many(
+            [("TTL", key), ("JSON.GET", key, "$.state_stream.pk")]
+        )
         if isinstance(ttl, Exception):
             raise ttl
         if ttl == -2:
@@ -292,28 +293,37 @@ class Scan:
             raise ScanNotFoundError(f"Scan {key} does not exist (deleted, expired or wrong key)")
         if 0 <= ttl <= DELETION_GRACE_SECONDS:
             raise ScanNotFoundError(f"Scan {key} has been deleted")
-        if isinstance(raw, Exception):
-            raise ScanValidationError(f"{key} is not a JSON scan document: {raw}")
-        doc = cls._parse_doc(raw, key)
+        if isinstance(raw_pk, Exception):
+            raise ScanValidationError(f"{key} is not a JSON scan document: {raw_pk}")
+        try:
+            (state_pk,) = json.loads(raw_pk)
+        except (TypeError, ValueError):
+            state_pk = None
+        if not isinstance(state_pk, str):
+            raise ScanValidationError(f"Scan {key} has no state_stream.pk")
+        doc, last = cls._read_snapshot(data_store, key, stream_key(state_pk))
         scan = cls(data_store, doc, ScanState.CREATED, writable)
-        # The document may have changed since: read it again together with the
-        # last state entry, so the two belong to the same transition.
-        scan._reload_snapshot()
+        scan._apply_state_entry(last)
+        scan._refresh_streams()
         return scan
 
-    def _reload_snapshot(self) -> None:
-        """Document and state from one MULTI/EXEC (transitions write both atomically)."""
-        key = self.key
-        raw_doc, last = self._data_store._conn.call_many(
-            [("JSON.GET", key, "$"), ("XREVRANGE", self._state_key, "+", "-", "COUNT", 1)],
+    @classmethod
+    def _read_snapshot(cls, data_store: DataStore, key: str, state_key: str) -> tuple[dict, Any]:
+        """Document and last state entry from one MULTI/EXEC: transitions write
+        both atomically, so a reader never pairs a new state with old info."""
+        raw_doc, last = data_store._conn.call_many(
+            [("JSON.GET", key, "$"), ("XREVRANGE", state_key, "+", "-", "COUNT", 1)],
             transaction=True,
         )
         if isinstance(raw_doc, Exception) or raw_doc is None:
             raise ScanNotFoundError(f"Scan {key} has been deleted")
         if isinstance(last, Exception) or not last:
             raise ScanValidationError(f"Scan {key} has no state entry")
-        self._doc = self._parse_doc(raw_doc, key)
-        self._apply_state_entry(last[-1])
+        return cls._parse_doc(raw_doc, key), last[-1]
+
+    def _reload_snapshot(self) -> None:
+        self._doc, last = self._read_snapshot(self._data_store, self.key, self._state_key)
+        self._apply_state_entry(last)
         self._refresh_streams()
 
     @staticmethod
