@@ -74,11 +74,17 @@ def check_integer_range(value: Any, dtype: Any) -> None:
     dtype = np.dtype(dtype)
     if dtype.kind not in "iu":
         return
+    array = np.asarray(value)
+    if not array.size:
+        return
+    if array.dtype.kind in "iu":
+        low, high = int(array.min()), int(array.max())
+    else:  # strings, floats, bools, huge ints: as numpy converts each element
+        numbers = [int(element) for element in np.asarray(value, dtype=object).ravel()]
+        low, high = min(numbers), max(numbers)
     limits = np.iinfo(dtype)
-    for element in np.asarray(value, dtype=object).ravel():
-        number = int(element)
-        if not limits.min <= number <= limits.max:
-            raise OverflowError(f"{number} is out of range for {dtype}")
+    if low < limits.min or high > limits.max:
+        raise OverflowError(f"values {low}..{high} are out of range for {dtype}")
 
 
 class NumericEncoder(Encoder):
@@ -180,12 +186,10 @@ class NumericEncoder(Encoder):
             raise TypeError(
                 f"Expected numpy.{self._dtype} data, received {natural.dtype} ({type(data).__name__})"
             )
-        if natural.dtype.kind in "iu" and self._dtype.kind in "iu" and natural.size:
-            # explicit range check: older numpy wraps out-of-range Python ints silently
-            limits = np.iinfo(self._dtype)
-            low, high = int(natural.min()), int(natural.max())
-            if low < limits.min or high > limits.max:
-                raise ValueError(f"Data does not fit in {self._dtype}: values {low}..{high}")
+        try:
+            check_integer_range(natural, self._dtype)
+        except OverflowError as exc:
+            raise ValueError(f"Data does not fit in {self._dtype}: {exc}") from None
         try:
             with np.errstate(over="raise", invalid="raise"):
                 return np.asarray(data, dtype=self._dtype)
