@@ -177,7 +177,7 @@ def test_disk_full_fails_that_scan_only(redis_url, tmp_path, small_disk, reserve
         assert status["state"] == "failed"
         assert "disk full" in status["message"], status["message"]
         if reserve == "small":
-            assert 0 < status["points"] < 2000 * 6
+            assert 0 < status["points"] < 2000 * 6, status
         assert wait_status(redis_url, fine.key)["state"] == "complete"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0

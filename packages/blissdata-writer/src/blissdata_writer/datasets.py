@@ -53,6 +53,10 @@ class ArrayDatasetWriter:
         self.created = False
         self._point_shape = tuple(0 if n == -1 else n for n in shape)
         self._fill = np.nan if self.dtype.kind in "fc" else 0
+        self._file: h5py.File | None = None
+        self._dset: h5py.Dataset | None = None
+        self._direct_chunk_length = 0  # points per chunk when whole chunks may be written directly
+        self._chunk_point_shape: tuple[int, ...] = ()
 
     def chunks(self, point_shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
         return chunk_shape(point_shape or self._point_shape, self.dtype.itemsize, self.expected)
@@ -63,11 +67,18 @@ class ArrayDatasetWriter:
         return math.prod(self.chunks()) * self.dtype.itemsize
 
     def pieces(self, index: int, data: Any) -> Iterator[tuple[int, np.ndarray]]:
-        """A batch cut in chunk-long pieces: (index of the first point, points)."""
+        """A batch cut at the dataset's chunk boundaries: (index of the first point, points).
+
+        Cutting where the chunks of the file are cut (not every ``step`` points
+        from ``index``) lets whole chunks go to the file directly.
+        """
         points = self._as_points(data)
         step = self.chunks(points.shape[1:])[0]
-        for start in range(0, len(points), step):
-            yield index + start, points[start : start + step]
+        start = 0
+        while start < len(points):
+            stop = min(len(points), start + step - (index + start) % step)
+            yield index + start, points[start:stop]
+            start = stop
 
     def add(self, file: h5py.File, index: int, data: Any) -> int:
         """Write points ``index, index+1, ...``; those already written are skipped. Returns how many were new."""
@@ -82,7 +93,11 @@ class ArrayDatasetWriter:
             return 0
         dset = self._dataset(file, points)
         new_len = self.written + len(points)
-        if any(self.free):
+        direct = self._whole_chunks(dset, points)
+        if direct:
+            dset.resize(new_len, axis=0)
+            self._write_chunks(dset, points)
+        elif any(self.free):
             shape = tuple(max(a, b) for a, b in zip(dset.shape[1:], points.shape[1:]))
             if shape != dset.shape[1:]:
                 self._point_shape = shape
@@ -92,6 +107,10 @@ class ArrayDatasetWriter:
         else:
             dset.resize(new_len, axis=0)
             dset[self.written : new_len] = points
+        if not direct:
+            # out of HDF5's chunk cache at once: the free-space guard must see
+            # what is written, and a crash must not lose what was counted
+            dset.flush()
         self.written = new_len
         return len(points)
 
@@ -110,9 +129,34 @@ class ArrayDatasetWriter:
             out[(i,) + tuple(slice(0, n) for n in a.shape)] = a
         return out
 
+    def _whole_chunks(self, dset: h5py.Dataset, points: np.ndarray) -> bool:
+        """Whether ``points``, written at ``self.written``, fill whole chunks of a dataset without filters.
+
+        Those go to the file as they are, past HDF5's chunk cache and type
+        conversion: one copy into the file instead of two.
+        """
+        step = self._direct_chunk_length
+        return (
+            step > 0
+            and points.dtype == self.dtype
+            and points.shape[1:] == dset.shape[1:] == self._chunk_point_shape
+            and self.written % step == 0
+            and len(points) % step == 0
+        )
+
+    def _write_chunks(self, dset: h5py.Dataset, points: np.ndarray) -> None:
+        step = self._direct_chunk_length
+        origin = (0,) * (points.ndim - 1)
+        for start in range(0, len(points), step):
+            chunk = np.ascontiguousarray(points[start : start + step])
+            dset.id.write_direct_chunk((self.written + start,) + origin, chunk)
+
     def _dataset(self, file: h5py.File, points: np.ndarray) -> h5py.Dataset:
+        # kept open between writes: opening costs, and closing flushes the chunk cache
+        if self._dset is not None and self._file is file and self._dset.id.valid:
+            return self._dset
         if self.created:
-            return file[self.path]
+            return self._opened(file, file[self.path])
         point_shape = points.shape[1:]
         kwargs = {}
         if any(self.free):
@@ -126,10 +170,25 @@ class ArrayDatasetWriter:
             **kwargs,
         )
         self.created = True
+        return self._opened(file, dset)
+
+    def _opened(self, file: h5py.File, dset: h5py.Dataset) -> h5py.Dataset:
+        self._file, self._dset = file, dset
+        chunks = dset.chunks or (0,)
+        direct = (
+            not any(self.free)
+            and dset.dtype == self.dtype
+            and dset.id.get_create_plist().get_nfilters() == 0
+        )
+        self._direct_chunk_length = chunks[0] if direct else 0
+        self._chunk_point_shape = tuple(chunks[1:])
         return dset
 
     def close(self, file: h5py.File) -> None:
-        """Nothing pending: data goes to the file as it comes."""
+        """Nothing pending: data goes to the file as it comes (closing the dataset flushes its chunk cache)."""
+        if self._dset is not None and self._dset.id.valid:
+            self._dset.id.close()
+        self._file = self._dset = None
 
 
 def lima_reference(lima_info: dict, frame: int) -> tuple[str, str, int]:
