@@ -27,6 +27,7 @@ from .errors import H5MapError, PathRefusedError, WriterError
 from .files import FilePool
 from .h5items import Dataset, Group, diff, get_item, parse_root, stream_datasets
 from .paths import check_target
+from .readahead import ReadAhead
 from .space import check_space
 from .status import ScanStatus, StatusBoard
 
@@ -199,23 +200,23 @@ class ScanWriter:
     def _read_streams(self, scan: Any) -> None:
         """Read every stream from its start; writers skip what they already hold."""
         streams = [scan.streams[name] for name in self._writers]
-        group = CursorGroup(streams)
         last_flush = time.monotonic()
         dirty: set[str] = set()
-        while True:
-            self._check_stop()
-            try:
-                views = group.read(block=True, timeout=READ_TIMEOUT)
-            except EndOfStream:
-                break
-            for stream, view in views.items():
-                dirty |= self._write_view(stream.name, view)
-            now = time.monotonic()
-            if dirty and now - last_flush >= FLUSH_PERIOD:
-                self._flush(dirty)
-                dirty = set()
-                last_flush = now
-                self._publish()
+        with ReadAhead(CursorGroup(streams), READ_TIMEOUT) as reads:
+            while True:
+                self._check_stop()
+                try:
+                    views = reads.get(timeout=READ_TIMEOUT)
+                except EndOfStream:
+                    break
+                for stream, view in (views or {}).items():
+                    dirty |= self._write_view(stream.name, view)
+                now = time.monotonic()
+                if dirty and now - last_flush >= FLUSH_PERIOD:
+                    self._flush(dirty)
+                    dirty = set()
+                    last_flush = now
+                    self._publish()
         self._flush(dirty)
 
     def _write_view(self, name: str, view: Any) -> set[str]:
