@@ -110,3 +110,30 @@ def test_free_dimensions_are_padded(tmp_path, shape):
         out = f["d"][()]
     assert out.shape == (2, *points[1].shape)
     assert np.isnan(out[0, ..., 3:]).all() and (out[1] == 1).all()
+
+
+def test_space_guard_reads_again_near_the_reserve(tmp_path, monkeypatch):
+    import shutil
+
+    from blissdata_writer import space
+    from blissdata_writer.errors import DiskFullError
+
+    readings = []
+    real = shutil.disk_usage
+
+    def disk_usage(path):
+        readings.append(path)
+        return real(path)
+
+    monkeypatch.setattr(space.shutil, "disk_usage", disk_usage)
+    monkeypatch.setattr(space, "REREAD_SECONDS", 3600.0)
+    monkeypatch.setattr(space, "REREAD_MARGIN", 0)
+    allowed = real(tmp_path).free - space.RESERVE_BYTES
+    guard = space.SpaceGuard(str(tmp_path / "f.h5"))
+    for _ in range(10):
+        guard.check(2**20)
+    assert len(readings) == 1  # far from the reserve: counted, not read
+    guard.check(allowed - 5 * 2**20)  # the count says: near the reserve, read again
+    assert len(readings) == 2
+    with pytest.raises(DiskFullError, match="disk full"):
+        guard.check(allowed + 2**30)

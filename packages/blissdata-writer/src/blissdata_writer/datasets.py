@@ -139,7 +139,7 @@ class ArrayDatasetWriter:
         return (
             step > 0
             and points.dtype == self.dtype
-            and points.shape[1:] == dset.shape[1:] == self._chunk_point_shape
+            and points.shape[1:] == self._chunk_point_shape
             and self.written % step == 0
             and len(points) % step == 0
         )
@@ -178,6 +178,7 @@ class ArrayDatasetWriter:
         direct = (
             not any(self.free)
             and dset.dtype == self.dtype
+            and dset.shape[1:] == tuple(chunks[1:])
             and dset.id.get_create_plist().get_nfilters() == 0
         )
         self._direct_chunk_length = chunks[0] if direct else 0

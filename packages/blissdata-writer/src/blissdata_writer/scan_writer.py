@@ -28,7 +28,7 @@ from .files import FilePool
 from .h5items import Dataset, Group, diff, get_item, parse_root, stream_datasets
 from .paths import check_target
 from .readahead import ReadAhead
-from .space import check_space
+from .space import SpaceGuard, check_space
 from .status import ScanStatus, StatusBoard
 
 #: Errors that mean "Redis is unreachable for now", not "this scan is bad".
@@ -70,6 +70,7 @@ class ScanWriter:
         self.status = ScanStatus(scan=scan_key)
         self._maps: dict[str, Group] = {}
         self._handles: dict[str, Any] = {}
+        self._space: dict[str, SpaceGuard] = {}
         self._writers: dict[str, list[tuple[str, Any]]] = {}  # stream name -> [(file, writer)]
         self._attributed: set[tuple[str, str]] = set()
         self._refused: set[str] = set()
@@ -143,6 +144,7 @@ class ScanWriter:
     def _start_file(self, path: str, root: Group) -> None:
         handle = self._files.acquire(path)
         self._handles[path] = handle
+        self._space[path] = SpaceGuard(path)
         check_space(path)
         with handle.lock() as f:
             if self._resume:
@@ -231,8 +233,9 @@ class ScanWriter:
                 else:
                     new = 0
                     # piece by piece: the free-space guard stops between two chunks
+                    guard = self._space[path]
                     for index, piece in writer.pieces(view.index, data):
-                        check_space(path, piece.nbytes + writer.chunk_nbytes)
+                        guard.check(piece.nbytes + writer.chunk_nbytes)
                         new += writer.add(f, index, piece)
                     self._attribute(f, path, writer)
             self.status.points += new

@@ -10,19 +10,61 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 from .errors import DiskFullError
 
 #: Bytes left free on a target's file system ($BLISSDATA_WRITER_RESERVE_BYTES).
 RESERVE_BYTES = int(os.environ.get("BLISSDATA_WRITER_RESERVE_BYTES", 16 * 2**20))
+#: A :class:`SpaceGuard` reads the free space again at least this often (other
+#: processes write to the disk too) ...
+REREAD_SECONDS = 0.1
+#: ... and before any write that its estimate puts this close to the reserve.
+REREAD_MARGIN = 256 * 2**20
 
 
-def check_space(path: str, nbytes: int = 0) -> None:
-    """Raise DiskFullError unless ``nbytes`` more fit in ``path``'s file system above the reserve."""
-    directory = os.path.dirname(path) or "."
-    free = shutil.disk_usage(directory).free
+def _directory(path: str) -> str:
+    return os.path.dirname(path) or "."
+
+
+def _refuse_unless_fits(directory: str, free: int, nbytes: int) -> None:
     if free - nbytes < RESERVE_BYTES:
         raise DiskFullError(
             f"disk full: {free} bytes free in {directory}, {nbytes} to write, "
             f"{RESERVE_BYTES} kept in reserve"
         )
+
+
+def check_space(path: str, nbytes: int = 0) -> None:
+    """Raise DiskFullError unless ``nbytes`` more fit in ``path``'s file system above the reserve."""
+    directory = _directory(path)
+    _refuse_unless_fits(directory, shutil.disk_usage(directory).free, nbytes)
+
+
+class SpaceGuard:
+    """:func:`check_space` for the many writes of one scan into one file system.
+
+    Reading the free space costs a system call that is dear next to the write
+    of a chunk into the page cache; between two readings the guard counts what
+    it let through instead.  Near the reserve it reads before every write, as
+    :func:`check_space` does.
+    """
+
+    def __init__(self, path: str):
+        self._directory = _directory(path)
+        self._free = 0
+        self._read_at = -float("inf")
+        self._spent = 0
+
+    def check(self, nbytes: int) -> None:
+        """Raise DiskFullError unless ``nbytes`` more fit above the reserve."""
+        now = time.monotonic()
+        estimate = self._free - self._spent
+        if (
+            now - self._read_at >= REREAD_SECONDS
+            or estimate - nbytes < RESERVE_BYTES + REREAD_MARGIN
+        ):
+            self._free = estimate = shutil.disk_usage(self._directory).free
+            self._read_at, self._spent = now, 0
+        _refuse_unless_fits(self._directory, estimate, nbytes)
+        self._spent += nbytes
