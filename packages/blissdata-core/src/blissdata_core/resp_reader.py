@@ -1,0 +1,263 @@
+"""A RESP2 reply reader that receives large bulk strings straight into numpy memory.
+
+redis-py with hiredis copies a payload three times before the caller sees it
+(socket -> redis-py buffer -> hiredis buffer -> a new ``bytes``).  This reader
+receives every bulk string of at least :data:`LARGE_BULK` bytes with
+``recv_into`` directly into an :class:`Arena` and returns it as a writable
+``memoryview`` of that memory: one copy, done by the kernel.  The large bulks
+of one reply are placed one after the other, so a decoder can wrap the
+payloads of consecutive entries in a single array without copying them.
+
+Smaller values go through a small receive buffer and come back as ``bytes``
+(entry ids and field names stay hashable), like redis-py's parsers.  Parsing
+is pure Python: it pays off for replies of large payloads; replies of many
+small values are read faster by hiredis.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+from typing import Any
+
+import numpy as np
+from redis._parsers import BaseParser
+
+from .errors import ServerConnectionError
+
+#: Bulk strings of at least this many bytes are received into the arena.
+LARGE_BULK = 16 * 1024
+#: Most bytes received at once into the small buffer.
+RECV_SIZE = 64 * 1024
+#: Bytes received into the small buffer right after a large bulk: the few
+#: fields between two payloads, without pulling much of the next payload
+#: through the small buffer.
+RECV_AFTER_LARGE = 4096
+#: Largest arena chunk reserved ahead of need (untouched memory costs nothing
+#: until written, but a chunk lives as long as any payload pointing into it).
+MAX_RESERVE = 64 * 2**20
+
+_CRLF = b"\r\n"
+
+
+class RespProtocolError(ServerConnectionError):
+    """The server sent bytes that are not the RESP2 reply expected: the connection is out of step."""
+
+
+class Arena:
+    """Writable memory handed out in consecutive slices.
+
+    A chunk is never resized (payloads handed out point into it): when the
+    next slice does not fit, a new chunk is started.  Each slice is aligned
+    to the largest power of two (up to 8) dividing its size, so numeric
+    payloads stay aligned for their dtype and consecutive payloads of one
+    stream stay adjacent.
+    """
+
+    __slots__ = ("_view", "_pos", "_size")
+
+    def __init__(self) -> None:
+        self._view: memoryview | None = None
+        self._pos = 0
+        self._size = 0
+
+    def reset(self) -> None:
+        """Start the next slice in a new chunk (so a reply never pins an older one)."""
+        self._view = None
+        self._pos = self._size = 0
+
+    def take(self, nbytes: int, reserve: int = 0) -> memoryview:
+        """A writable slice of ``nbytes``; a new chunk holds at least ``reserve`` bytes."""
+        align = min(8, nbytes & -nbytes) or 1
+        pos = -(-self._pos // align) * align
+        if self._view is None or pos + nbytes > self._size:
+            size = max(nbytes, min(reserve, MAX_RESERVE))
+            self._view = memoryview(np.empty(size, np.uint8))
+            self._size = size
+            pos = 0
+        self._pos = pos + nbytes
+        return self._view[pos : pos + nbytes]
+
+
+class RespReader:
+    """Reads RESP2 replies from one connected socket (TCP, unix or TLS).
+
+    Bulk strings come back as ``bytes`` (or writable ``memoryview`` from
+    :data:`LARGE_BULK` bytes on), integers as ``int``, simple strings as
+    ``bytes``, nulls as ``None`` and error replies as exception instances
+    (the classes redis-py would raise).  Socket failures, the end of the
+    stream and protocol violations raise :class:`ServerConnectionError`;
+    after any exception the reader (and its connection) must be dropped.
+    """
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self._data = b""
+        self._pos = 0
+        self._recv_size = RECV_SIZE
+        self._arena = Arena()
+
+    # -- public ---------------------------------------------------------------
+    def read(self) -> Any:
+        """The next reply (blocks within the socket's timeout)."""
+        self._arena.reset()
+        return self._value(1)
+
+    def read_many(self, count: int) -> list[Any]:
+        """The next ``count`` replies, which must be all the bytes the server sent."""
+        replies = [self.read() for _ in range(count)]
+        self.finish()
+        return replies
+
+    def finish(self) -> None:
+        """Check that no byte is left after the replies read (else the connection is out of step)."""
+        if self._pos < len(self._data):
+            left = len(self._data) - self._pos
+            self._data, self._pos = b"", 0
+            raise RespProtocolError(f"{left} unexpected byte(s) after the last reply")
+        self._data, self._pos = b"", 0
+
+    def wait(self, timeout: float | None) -> bool:
+        """Whether a reply can be read within ``timeout`` seconds (None: forever)."""
+        if self._pos < len(self._data):
+            return True
+        pending = getattr(self.sock, "pending", None)
+        if pending is not None and pending():
+            return True
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        try:
+            return bool(poller.poll(None if timeout is None else max(0.0, timeout) * 1000))
+        except (OSError, ValueError) as exc:
+            raise ServerConnectionError(f"Error waiting on the socket: {exc}") from exc
+
+    # -- socket -----------------------------------------------------------------
+    def _recv(self, nbytes: int) -> bytes:
+        try:
+            chunk = self.sock.recv(nbytes)
+        except TimeoutError as exc:
+            raise ServerConnectionError("Timeout reading from the server") from exc
+        except OSError as exc:
+            raise ServerConnectionError(f"Error reading from the server: {exc}") from exc
+        if not chunk:
+            raise ServerConnectionError("Connection closed by the server")
+        return chunk
+
+    def _recv_into(self, view: memoryview) -> int:
+        try:
+            got = self.sock.recv_into(view, len(view))
+        except TimeoutError as exc:
+            raise ServerConnectionError("Timeout reading from the server") from exc
+        except OSError as exc:
+            raise ServerConnectionError(f"Error reading from the server: {exc}") from exc
+        if not got:
+            raise ServerConnectionError("Connection closed by the server")
+        return got
+
+    def _fill(self) -> None:
+        """Append received bytes to what is left of the small buffer."""
+        chunk = self._recv(self._recv_size)
+        self._recv_size = min(RECV_SIZE, self._recv_size * 2)
+        if self._pos < len(self._data):
+            self._data = self._data[self._pos :] + chunk
+        else:
+            self._data = chunk
+        self._pos = 0
+
+    # -- parsing -----------------------------------------------------------------
+    def _line(self) -> bytes:
+        end = self._data.find(_CRLF, self._pos)
+        while end < 0:
+            searched = len(self._data) - self._pos
+            self._fill()
+            end = self._data.find(_CRLF, max(0, searched - 1))
+        line = self._data[self._pos : end]
+        self._pos = end + 2
+        return line
+
+    def _value(self, hint: int) -> Any:
+        """One value; ``hint`` is how many large bulks may follow (sizes the arena)."""
+        line = self._line()
+        kind = line[:1]
+        if kind == b"$":
+            size = self._int(line)
+            if size < 0:
+                return self._null(size)
+            if size >= LARGE_BULK:
+                return self._large(size, hint)
+            return self._small(size)
+        if kind == b"*":
+            count = self._int(line)
+            if count < 0:
+                return self._null(count)
+            return self._array(count, hint)
+        if kind == b":":
+            return self._int(line)
+        if kind == b"+":
+            return line[1:]
+        if kind == b"-":
+            return BaseParser.parse_error(line[1:].decode("utf-8", "replace"))
+        raise RespProtocolError(f"Not a RESP2 reply: {line[:40]!r}")
+
+    def _array(self, count: int, hint: int) -> list[Any]:
+        # Small bulk strings already in the buffer (ids, field names, short
+        # values) are parsed inline: most elements of a stream reply are.
+        out: list[Any] = []
+        append = out.append
+        for i in range(count):
+            data = self._data
+            pos = self._pos
+            end = data.find(_CRLF, pos)
+            if end > pos and data[pos] == 36:  # b"$"
+                try:
+                    size = int(data[pos + 1 : end])
+                except ValueError:
+                    size = -1
+                start = end + 2
+                stop = start + size
+                if 0 <= size < LARGE_BULK and data[stop : stop + 2] == _CRLF:
+                    append(data[start:stop])
+                    self._pos = stop + 2
+                    continue
+            append(self._value(max(hint, count - i)))
+        return out
+
+    @staticmethod
+    def _int(line: bytes) -> int:
+        try:
+            return int(line[1:])
+        except ValueError:
+            raise RespProtocolError(f"Not a RESP2 integer: {line[:40]!r}") from None
+
+    @staticmethod
+    def _null(size: int) -> None:
+        if size != -1:
+            raise RespProtocolError(f"Negative RESP2 length {size}")
+        return None
+
+    def _small(self, size: int) -> bytes:
+        stop = self._pos + size
+        while stop + 2 > len(self._data):
+            self._fill()
+            stop = self._pos + size
+        if self._data[stop : stop + 2] != _CRLF:
+            raise RespProtocolError("Bulk string not terminated by CRLF")
+        value = self._data[self._pos : stop]
+        self._pos = stop + 2
+        return value
+
+    def _large(self, size: int, hint: int) -> memoryview:
+        view = self._arena.take(size, 2 * size * hint)
+        have = min(len(self._data) - self._pos, size)
+        if have > 0:
+            view[:have] = memoryview(self._data)[self._pos : self._pos + have]
+            self._pos += have
+        while have < size:
+            have += self._recv_into(view[have:])
+        self._recv_size = RECV_AFTER_LARGE
+        while len(self._data) - self._pos < 2:
+            self._fill()
+        if self._data[self._pos : self._pos + 2] != _CRLF:
+            raise RespProtocolError("Bulk string not terminated by CRLF")
+        self._pos += 2
+        return view
