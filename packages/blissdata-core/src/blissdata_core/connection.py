@@ -5,6 +5,12 @@ reply as parsed RESP (no redis-py response callbacks): stream entries stay
 lists of bytes, which is what the decoders want and the fastest form.
 Blocking reads wait on the socket themselves, so a stalled server (paused,
 unreachable) cannot hold a caller past its timeout.
+
+With ``zero_copy=True`` the replies are read by a
+:class:`~blissdata_core.resp_reader.RespReader` on the connection's socket
+instead of redis-py's parser: large payloads come back as writable views of
+the memory the kernel wrote them into.  Callers ask for it where payloads are
+expected to be large (hiredis parses replies of many small values faster).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .errors import BlissdataError, NoWritePermission, PublishError, ServerConnectionError
+from .resp_reader import RespReader
 
 #: Socket timeout for ordinary commands: a server that answers nothing for
 #: this long is treated as gone.
@@ -63,6 +70,29 @@ def make_client(url: str, **options: Any) -> redis.Redis:
         return redis.Redis.from_url(url, **options)
     except ValueError as exc:
         raise ValueError(f"Invalid Redis URL {redact_url(url)!r}: {exc}") from exc
+
+
+def _reader(conn: Any) -> RespReader:
+    """The zero-copy reader of ``conn``'s current socket (a new one after a reconnection)."""
+    sock = conn._sock
+    reader = getattr(conn, "_blissdata_reader", None)
+    if reader is None or reader.sock is not sock:
+        if sock is None:
+            raise RedisConnectionError("Not connected")
+        reader = conn._blissdata_reader = RespReader(sock)
+    return reader
+
+
+def _disconnect(conn: Any) -> None:
+    conn._blissdata_reader = None
+    conn.disconnect()
+
+
+def _raise_error_reply(reply: Any) -> Any:
+    """A top-level error reply raises, as redis-py's ``read_response`` does."""
+    if isinstance(reply, Exception):
+        raise reply
+    return reply
 
 
 def _refused(url: str, exc: Exception) -> BlissdataError:
@@ -109,9 +139,9 @@ class RedisConnection:
             # drop the socket, the next command reconnects (or reports the failure)
             try:
                 if conn.can_read():
-                    conn.disconnect()
+                    _disconnect(conn)
             except (RedisConnectionError, RedisTimeoutError, OSError):
-                conn.disconnect()
+                _disconnect(conn)
             return conn
         try:
             return self._get_connection()
@@ -123,26 +153,31 @@ class RedisConnection:
     def _release(self, conn: Any) -> None:
         self._idle.append(conn)
 
-    def call(self, *args: Any) -> Any:
-        """Run one command; the reply is raw RESP."""
+    def call(self, *args: Any, zero_copy: bool = False) -> Any:
+        """Run one command; the reply is raw RESP (large payloads as writable
+        memoryviews with ``zero_copy``)."""
         conn = self._get()
         try:
             conn.send_command(*args)
+            if zero_copy:
+                return _raise_error_reply(_reader(conn).read_many(1)[0])
             return conn.read_response()
         except _REFUSED as exc:
             raise _refused(self.url, exc) from exc
         except redis.ResponseError:
             raise  # an error reply: the connection is still in step
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            conn.disconnect()
+            _disconnect(conn)
             raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
         except BaseException:
-            conn.disconnect()  # interrupted before the reply was read: never reuse it
+            _disconnect(conn)  # interrupted before the reply was read: never reuse it
             raise
         finally:
             self._release(conn)
 
-    def call_many(self, commands: list[tuple[Any, ...]], transaction: bool = False) -> list[Any]:
+    def call_many(
+        self, commands: list[tuple[Any, ...]], transaction: bool = False, zero_copy: bool = False
+    ) -> list[Any]:
         """Pipeline several commands in one round trip; replies are raw RESP.
 
         An error reply is returned in place (as the exception object) so the
@@ -156,12 +191,18 @@ class RedisConnection:
             if transaction:
                 seq = [("MULTI",), *seq, ("EXEC",)]
             conn.send_packed_command(conn.pack_commands(seq))
-            replies = []
-            for _ in seq:
-                try:
-                    replies.append(conn.read_response())
-                except redis.ResponseError as exc:
-                    replies.append(exc)
+            if zero_copy:
+                replies = _reader(conn).read_many(len(seq))
+                for reply in replies:
+                    if isinstance(reply, Exception) and not isinstance(reply, redis.ResponseError):
+                        raise reply  # e.g. LOADING: a connection error in redis-py
+            else:
+                replies = []
+                for _ in seq:
+                    try:
+                        replies.append(conn.read_response())
+                    except redis.ResponseError as exc:
+                        replies.append(exc)
             if transaction:
                 result = replies[-1]
                 if isinstance(result, Exception):
@@ -178,15 +219,15 @@ class RedisConnection:
         except redis.ResponseError:
             raise  # every reply was read: the connection is still in step
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            conn.disconnect()
+            _disconnect(conn)
             raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
         except BaseException:
-            conn.disconnect()  # possibly interrupted before every reply was read
+            _disconnect(conn)  # possibly interrupted before every reply was read
             raise
         finally:
             self._release(conn)
 
-    def blocking_call(self, block_s: float, *args: Any) -> Any:
+    def blocking_call(self, block_s: float, *args: Any, zero_copy: bool = False) -> Any:
         """Run a command that blocks up to ``block_s`` seconds (0 = forever) on the server.
 
         The wait is bounded on the client side too: if no reply arrives within
@@ -196,24 +237,29 @@ class RedisConnection:
         conn = self._get()
         try:
             conn.send_command(*args)
+            # redis-py's can_read with hiredis reads the socket into its parser:
+            # the zero-copy reader waits on the socket itself
+            can_read = _reader(conn).wait if zero_copy else conn.can_read
             if block_s > 0:
                 grace = blocking_grace(block_s)
                 deadline = time.monotonic() + block_s + grace
-                while not conn.can_read(timeout=min(1.0, max(0.0, deadline - time.monotonic()))):
+                while not can_read(min(1.0, max(0.0, deadline - time.monotonic()))):
                     if time.monotonic() >= deadline:
                         raise RedisTimeoutError(f"no reply within {block_s + grace:.1f} s")
             else:
-                while not conn.can_read(timeout=1.0):
+                while not can_read(1.0):
                     pass
+            if zero_copy:
+                return _raise_error_reply(_reader(conn).read_many(1)[0])
             return conn.read_response()
         except _REFUSED as exc:
             raise _refused(self.url, exc) from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            conn.disconnect()
+            _disconnect(conn)
             raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
         except BaseException:
             # interrupted while the server may still answer: the connection is unusable
-            conn.disconnect()
+            _disconnect(conn)
             raise
         finally:
             self._release(conn)
