@@ -195,10 +195,14 @@ def test_arena_never_moves_handed_out_slices() -> None:
     second = arena.take(100)  # does not fit: a new chunk, the first one untouched
     second[:] = b"b" * 100
     assert bytes(first) == b"a" * 100 and first.obj is not second.obj
-    third = arena.take(3, reserve=64)  # odd size: no alignment needed
-    fourth = arena.take(8)  # rounded up to 8 bytes
-    assert ctypes.addressof(ctypes.c_char.from_buffer(fourth)) % 8 == 0
-    assert third.obj is fourth.obj
+    third = arena.take(3, reserve=64)
+    fourth = arena.take(8)  # right after, unpadded
+    assert ctypes.addressof(ctypes.c_char.from_buffer(third)) % 8 == 0  # a chunk starts aligned
+    address = ctypes.addressof(ctypes.c_char.from_buffer(fourth))
+    assert (
+        third.obj is fourth.obj
+        and address == ctypes.addressof(ctypes.c_char.from_buffer(third)) + 3
+    )
 
 
 def test_leftover_bytes_are_a_desync(pair) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import select
 import socket
+import sys
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,12 @@ RECV_AFTER_LARGE = 4096
 #: Largest arena chunk reserved ahead of need (untouched memory costs nothing
 #: until written, but a chunk lives as long as any payload pointing into it).
 MAX_RESERVE = 64 * 2**20
+#: Chunks of this size range are kept for reuse (smaller ones are recycled by
+#: malloc well enough; larger ones would hold too much memory).
+SPARE_MIN = 2**20
+SPARE_MAX = 16 * 2**20
+#: How many such chunks are kept.
+SPARES = 2
 
 _CRLF = b"\r\n"
 
@@ -48,35 +55,59 @@ class Arena:
     """Writable memory handed out in consecutive slices.
 
     A chunk is never resized (payloads handed out point into it): when the
-    next slice does not fit, a new chunk is started.  Each slice is aligned
-    to the largest power of two (up to 8) dividing its size, so numeric
-    payloads stay aligned for their dtype and consecutive payloads of one
-    stream stay adjacent.
+    next slice does not fit, a new chunk is started.  Slices are not padded:
+    a chunk starts aligned, so the payloads of the first stream in it are
+    aligned for their dtype (a decoder copies misaligned ones).
+
+    Fresh memory costs a page fault per page written, about as much as a
+    copy: the last large chunks left are kept and used again once nothing
+    points into them any more (its reference count says so).
     """
 
-    __slots__ = ("_view", "_pos", "_size")
+    __slots__ = ("_chunk", "_view", "_pos", "_size", "_spares")
 
     def __init__(self) -> None:
+        self._chunk: np.ndarray | None = None
         self._view: memoryview | None = None
         self._pos = 0
         self._size = 0
+        self._spares: list[np.ndarray] = []
 
     def reset(self) -> None:
         """Start the next slice in a new chunk (so a reply never pins an older one)."""
-        self._view = None
+        chunk = self._chunk
+        self._chunk = self._view = None
         self._pos = self._size = 0
+        if chunk is not None and SPARE_MIN <= chunk.nbytes <= SPARE_MAX:
+            # the caller usually still holds the data of the last reply or two
+            self._spares = [chunk, *self._spares[: SPARES - 1]]
 
     def take(self, nbytes: int, reserve: int = 0) -> memoryview:
         """A writable slice of ``nbytes``; a new chunk holds at least ``reserve`` bytes."""
-        align = min(8, nbytes & -nbytes) or 1
-        pos = -(-self._pos // align) * align
+        pos = self._pos
         if self._view is None or pos + nbytes > self._size:
+            self.reset()
             size = max(nbytes, min(reserve, MAX_RESERVE))
-            self._view = memoryview(np.empty(size, np.uint8))
-            self._size = size
+            chunk = self._reuse(size)
+            if chunk is None:
+                chunk = np.empty(size, np.uint8)
+            self._chunk = chunk
+            self._view = memoryview(chunk)
+            self._size = chunk.nbytes
             pos = 0
         self._pos = pos + nbytes
         return self._view[pos : pos + nbytes]
+
+    def _reuse(self, size: int) -> np.ndarray | None:
+        """A kept chunk of at least ``size`` bytes (and not much more) nothing points into."""
+        spares = self._spares
+        for i in range(len(spares)):  # (enumerate's tuple would hold a reference)
+            chunk = spares[i]
+            # held by the list, ``chunk`` and getrefcount's argument: nothing else
+            if size <= chunk.nbytes <= 8 * size and sys.getrefcount(chunk) <= 3:
+                del spares[i]
+                return chunk
+        return None
 
 
 class RespReader:
