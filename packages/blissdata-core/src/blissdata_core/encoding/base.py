@@ -14,7 +14,9 @@ class RawEntry(NamedTuple):
 
     index: int
     length: int
-    payload: bytes
+    #: ``bytes``, or a writable ``memoryview`` of a payload read without copy
+    #: (see :mod:`blissdata_core.resp_reader`): decoders may return arrays over it.
+    payload: bytes | memoryview
 
 
 class Encoder(ABC):

@@ -67,8 +67,11 @@ class JsonEncoder(Encoder):
                     stream,
                     entry.index,
                 )
+            payload = entry.payload
+            if not isinstance(payload, (bytes, bytearray)):
+                payload = bytes(payload)  # a memoryview (zero-copy read)
             try:
-                values.append(json.loads(entry.payload))
+                values.append(json.loads(payload))
             except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting too
                 raise MalformedEntryError(
                     f"Payload is not valid JSON: {exc}", stream, entry.index

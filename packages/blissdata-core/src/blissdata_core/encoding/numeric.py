@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import MalformedEntryError
 from .base import Encoder, RawEntry
+from .buffers import adjacent_block
 
 _KINDS = "biufc"
 _ENDIAN_NAMES = {"<": "little", ">": "big", "=": sys.byteorder, "|": "no"}
@@ -264,6 +265,9 @@ class NumericEncoder(Encoder):
                     entry.index,
                 )
             total += entry.length
+        block = adjacent_block([entry.payload for entry in entries], self._dtype.alignment)
+        if block is not None:  # read without copy: the points are already in place
+            return block.view(self._dtype).reshape((total,) + self._shape)
         out = np.empty((total,) + self._shape, dtype=self._dtype)
         if len(entries) == 1:
             out.reshape(-1).view(np.uint8)[:] = np.frombuffer(entries[0].payload, np.uint8)

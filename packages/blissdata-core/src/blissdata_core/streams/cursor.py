@@ -98,6 +98,16 @@ def _count_for(entry_nbytes: float) -> int:
     return max(1, min(READ_COUNT, int(READ_BYTES / entry_nbytes)))
 
 
+def _zero_copy(counts: Iterable[int]) -> bool:
+    """Whether replies to reads of these counts are read without copy.
+
+    A count below ``READ_COUNT`` means entries of more than ``READ_BYTES /
+    READ_COUNT`` (20 KB): large payloads, read straight into numpy memory.
+    Replies of smaller entries are parsed faster by hiredis.
+    """
+    return any(count < READ_COUNT for count in counts)
+
+
 def _first_count(encoder: Any) -> int:
     """Entries of a cursor's first read: as if entries were the largest the publisher makes.
 
@@ -189,8 +199,10 @@ def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[En
     if not states:
         return {}
     conn = states[0].events._conn
+    zero_copy = _zero_copy(s.count for s in states)
     replies = conn.call_many(
-        [("XREVRANGE", s.events.key, "+", s.ll_index, "COUNT", 1) for s in states]
+        [("XREVRANGE", s.events.key, "+", s.ll_index, "COUNT", 1) for s in states],
+        zero_copy=zero_copy,
     )
     found: dict[_CursorState, list[Entry]] = {}
     need_previous = []
@@ -206,7 +218,8 @@ def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[En
             [
                 ("XREVRANGE", s.events.key, found[s][0].index - 1, s.ll_index, "COUNT", 1)
                 for s in need_previous
-            ]
+            ],
+            zero_copy=zero_copy,
         )
         for state, reply in zip(need_previous, replies):
             if isinstance(reply, Exception):
@@ -252,7 +265,8 @@ def _read_on(conn: Any, found: dict[_CursorState, list[Entry]], asked: dict) -> 
     if not grown:
         return
     replies = conn.call_many(
-        [_xread_command([s], s.count, None, [found[s][-1].end]) for s in grown]
+        [_xread_command([s], s.count, None, [found[s][-1].end]) for s in grown],
+        zero_copy=_zero_copy(s.count for s in grown),
     )
     for state, reply in zip(grown, replies):
         if isinstance(reply, Exception):
@@ -279,20 +293,26 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
         by_count.setdefault(state.count, []).append(state)
     asked = {s: s.count for s in states}
     if len(by_count) == 1:
-        command = _xread_command(states, states[0].count, block_s)
+        count = states[0].count
+        command = _xread_command(states, count, block_s)
+        zero_copy = _zero_copy([count])
         replies = [
-            conn.call(*command) if block_s is None else conn.blocking_call(block_s, *command)
+            conn.call(*command, zero_copy=zero_copy)
+            if block_s is None
+            else conn.blocking_call(block_s, *command, zero_copy=zero_copy)
         ]
     else:
         replies = conn.call_many(
-            [_xread_command(group, count, None) for count, group in by_count.items()]
+            [_xread_command(group, count, None) for count, group in by_count.items()],
+            zero_copy=_zero_copy(by_count),
         )
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
         if block_s is not None and not any(replies):
-            command = _xread_command(states, min(by_count), block_s)
-            replies = [conn.blocking_call(block_s, *command)]
+            count = min(by_count)
+            command = _xread_command(states, count, block_s)
+            replies = [conn.blocking_call(block_s, *command, zero_copy=_zero_copy([count]))]
             asked = dict.fromkeys(states, min(by_count))
     out: dict[_CursorState, list[Entry]] = {}
     for raw in replies:

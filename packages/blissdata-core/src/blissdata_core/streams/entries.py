@@ -17,7 +17,7 @@ class Entry(NamedTuple):
 
     index: int
     length: int
-    payload: bytes | None
+    payload: bytes | memoryview | None  # memoryview: a large payload read without copy
     is_seal: bool
 
     @property
@@ -25,10 +25,13 @@ class Entry(NamedTuple):
         return self.index + self.length
 
 
-def _field_map(fields: Any) -> dict[bytes, bytes]:
+def _field_map(fields: Any, stream: str | None) -> dict[bytes, Any]:
     if isinstance(fields, dict):
         return fields
-    return dict(zip(fields[::2], fields[1::2]))
+    try:
+        return dict(zip(fields[::2], fields[1::2]))
+    except (TypeError, ValueError):  # a field name too large to be bytes (zero-copy reads)
+        raise MalformedEntryError("Entry has an unhashable field name", stream) from None
 
 
 def parse_entry(raw: Any, stream: str | None = None) -> Entry:
@@ -38,7 +41,7 @@ def parse_entry(raw: Any, stream: str | None = None) -> Entry:
         first = int(raw_id.split(b"-", 1)[0])
     except (ValueError, AttributeError):
         raise MalformedEntryError(f"Entry id {raw_id!r} is not <index>-<seq>", stream) from None
-    fields = _field_map(raw_fields)
+    fields = _field_map(raw_fields, stream)
     if first < MAX_STREAM_ID:
         payload = fields.get(b"payload")
         if payload is None:
@@ -48,7 +51,7 @@ def parse_entry(raw: Any, stream: str | None = None) -> Entry:
             return Entry(first, 1, payload, False)
         try:
             length = int(raw_len)
-        except ValueError:
+        except (TypeError, ValueError):
             raise MalformedEntryError(
                 f"Entry 'len' {raw_len!r} is not an integer", stream, first
             ) from None

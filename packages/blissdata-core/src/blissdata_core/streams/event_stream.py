@@ -18,6 +18,7 @@ from ..errors import (
     PublishError,
 )
 from ..protocol import BEFORE_SEAL_ID, MAX_STREAM_ID, SEAL_FUNCTION_NAME, stream_key
+from ..resp_reader import LARGE_BULK
 from .entries import Entry, parse_entries
 from .publisher import StreamWriter
 
@@ -41,6 +42,9 @@ class EventStream:
         self.encoder: Encoder = encoder_from_info(model.get("encoding"))
         self._seal_total: int | None = None
         self._writer: StreamWriter | None = StreamWriter(self.key, name) if writable else None
+        # Payload size of the last entries read: large ones are read without
+        # copy, small ones by hiredis (faster for many small values).
+        self._payload_hint = max(getattr(self.encoder, "point_nbytes", 0), 0)
 
     # -- description -----------------------------------------------------------
     @property
@@ -66,7 +70,22 @@ class EventStream:
 
     # -- raw reads ---------------------------------------------------------------
     def _parse(self, raw: Any) -> list[Entry]:
-        return parse_entries(raw, self.name)
+        entries = parse_entries(raw, self.name)
+        self.note_payloads(entries)
+        return entries
+
+    @property
+    def zero_copy(self) -> bool:
+        """Whether reads of this stream should use the zero-copy reader (large payloads expected)."""
+        return self._payload_hint >= LARGE_BULK
+
+    def note_payloads(self, entries: list[Entry]) -> None:
+        """Remember the size of payloads just read (the first and last data entries)."""
+        sizes = (
+            [len(e.payload) for e in (entries[0], entries[-1]) if not e.is_seal] if entries else ()
+        )
+        if sizes:
+            self._payload_hint = max(sizes)
 
     def range(
         self, start: int | str = "-", end: int | str = "+", count: int | None = None
@@ -74,7 +93,7 @@ class EventStream:
         args = ["XRANGE", self.key, start, end]
         if count is not None:
             args += ["COUNT", count]
-        return self._parse(self._conn.call(*args))
+        return self._parse(self._conn.call(*args, zero_copy=self.zero_copy))
 
     def revrange(
         self, end: int | str = "+", start: int | str = "-", count: int | None = None
@@ -83,7 +102,7 @@ class EventStream:
         args = ["XREVRANGE", self.key, end, start]
         if count is not None:
             args += ["COUNT", count]
-        entries = self._parse(self._conn.call(*args))
+        entries = self._parse(self._conn.call(*args, zero_copy=self.zero_copy))
         entries.reverse()
         return entries
 
@@ -151,6 +170,7 @@ class EventStream:
                 ("XREVRANGE", self.key, "+", "-", "COUNT", 1),
             ],
             transaction=True,
+            zero_copy=self.zero_copy,
         )
         for reply in replies:
             if isinstance(reply, Exception):
