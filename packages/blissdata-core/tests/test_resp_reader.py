@@ -188,13 +188,31 @@ def test_replies_do_not_share_memory(pair) -> None:
     assert first.obj is not second.obj
 
 
+def test_chunks_are_reused_once_nothing_points_into_them(pair) -> None:
+    import weakref
+
+    a, b = pair
+    _send_in_chunks(a, _serialise(("bulk", b"x" * 100_000)) * 3, 5)
+    reader = RespReader(b)
+    first = reader.read()
+    chunk = weakref.ref(first.obj)
+    del first
+    second = reader.read()
+    assert second.obj is chunk()  # nothing pointed into it any more
+    third = reader.read()
+    assert third.obj is not second.obj  # ``second`` still points into its chunk
+    assert bytes(second) == bytes(third) == b"x" * 100_000
+    reader.finish()
+
+
 def test_arena_never_moves_handed_out_slices() -> None:
     arena = Arena()
-    first = arena.take(100, reserve=150)
+    first = arena.take(100, reserve=128)  # a chunk of 128 bytes
     first[:] = b"a" * 100
     second = arena.take(100)  # does not fit: a new chunk, the first one untouched
     second[:] = b"b" * 100
     assert bytes(first) == b"a" * 100 and first.obj is not second.obj
+    arena.reset()
     third = arena.take(3, reserve=64)
     fourth = arena.take(8)  # right after, unpadded
     assert ctypes.addressof(ctypes.c_char.from_buffer(third)) % 8 == 0  # a chunk starts aligned

@@ -39,7 +39,7 @@ RECV_AFTER_LARGE = 4096
 MAX_RESERVE = 64 * 2**20
 #: Chunks of this size range are kept for reuse (smaller ones are recycled by
 #: malloc well enough; larger ones would hold too much memory).
-SPARE_MIN = 2**20
+SPARE_MIN = 0
 SPARE_MAX = 16 * 2**20
 #: How many such chunks are kept.
 SPARES = 2
@@ -82,12 +82,17 @@ class Arena:
             # the caller usually still holds the data of the last reply or two
             self._spares = [chunk, *self._spares[: SPARES - 1]]
 
-    def take(self, nbytes: int, reserve: int = 0) -> memoryview:
-        """A writable slice of ``nbytes``; a new chunk holds at least ``reserve`` bytes."""
+    def take(self, nbytes: int, reserve: int = 0, extra: int = 0) -> memoryview:
+        """A writable slice of ``nbytes``; a new chunk holds at least ``reserve`` bytes.
+
+        The slice is followed by up to ``extra`` more bytes of the chunk when it
+        has room: scratch space, not handed out (the next slice starts there).
+        """
         pos = self._pos
         if self._view is None or pos + nbytes > self._size:
             self.reset()
             size = max(nbytes, min(reserve, MAX_RESERVE))
+            size = 1 << (size - 1).bit_length()  # few distinct sizes: chunks are reused more
             chunk = self._reuse(size)
             if chunk is None:
                 chunk = np.empty(size, np.uint8)
@@ -96,7 +101,7 @@ class Arena:
             self._size = chunk.nbytes
             pos = 0
         self._pos = pos + nbytes
-        return self._view[pos : pos + nbytes]
+        return self._view[pos : min(pos + nbytes + extra, self._size)]
 
     def _reuse(self, size: int) -> np.ndarray | None:
         """A kept chunk of at least ``size`` bytes (and not much more) nothing points into."""
@@ -278,14 +283,20 @@ class RespReader:
         return value
 
     def _large(self, size: int, hint: int) -> memoryview:
-        view = self._arena.take(size, 2 * size * hint)
+        # received with up to RECV_AFTER_LARGE bytes more (the fields after
+        # it), moved to the small buffer: one system call less per payload
+        view = self._arena.take(size, 2 * size * hint, RECV_AFTER_LARGE)
         have = min(len(self._data) - self._pos, size)
         if have > 0:
             view[:have] = memoryview(self._data)[self._pos : self._pos + have]
             self._pos += have
-        while have < size:
-            have += self._recv_into(view[have:])
+        if have < size:
+            while have < size:
+                have += self._recv_into(view[have:])
+            self._data = bytes(view[size:have])  # the small buffer was used up
+            self._pos = 0
         self._recv_size = RECV_AFTER_LARGE
+        view = view[:size]
         while len(self._data) - self._pos < 2:
             self._fill()
         if self._data[self._pos : self._pos + 2] != _CRLF:
