@@ -114,7 +114,7 @@ def test_large_field_name_is_malformed() -> None:
 )
 @given(
     dtype=st.sampled_from(["<f8", ">f4", "<u2", ">u2", "<i1", "<c8"]),
-    width=st.integers(1, 9000),
+    width=st.integers(1, 20_000),
     sizes=st.lists(st.integers(1, 5), min_size=1, max_size=6),
 )
 def test_large_points_read_back(new_scan, dtype: str, width: int, sizes: list[int]) -> None:

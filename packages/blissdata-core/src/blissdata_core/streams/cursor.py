@@ -28,6 +28,8 @@ READ_COUNT = 100
 #: few replies of a couple of MB are read much faster than one of 100 MB
 #: (whose buffers must all be freshly allocated).
 READ_BYTES = 2 * 2**20
+#: Entries from this size on are read without copy (see :func:`_zero_copy`).
+ZERO_COPY_ENTRY = 128 * 1024
 
 
 @dataclass(slots=True)
@@ -101,11 +103,12 @@ def _count_for(entry_nbytes: float) -> int:
 def _zero_copy(counts: Iterable[int]) -> bool:
     """Whether replies to reads of these counts are read without copy.
 
-    A count below ``READ_COUNT`` means entries of more than ``READ_BYTES /
-    READ_COUNT`` (20 KB): large payloads, read straight into numpy memory.
-    Replies of smaller entries are parsed faster by hiredis.
+    A count is sized after the entries (about ``READ_BYTES`` a read): entries
+    of ``ZERO_COPY_ENTRY`` bytes or more are received straight into numpy
+    memory; smaller ones are parsed faster by hiredis (parsing is pure Python
+    in the zero-copy reader, and hiredis' copies of them stay in hot memory).
     """
-    return any(count < READ_COUNT for count in counts)
+    return any(count * ZERO_COPY_ENTRY <= READ_BYTES for count in counts)
 
 
 def _first_count(encoder: Any) -> int:

@@ -18,7 +18,6 @@ from ..errors import (
     PublishError,
 )
 from ..protocol import BEFORE_SEAL_ID, MAX_STREAM_ID, SEAL_FUNCTION_NAME, stream_key
-from ..resp_reader import LARGE_BULK
 from .entries import Entry, parse_entries
 from .publisher import StreamWriter
 
@@ -26,6 +25,10 @@ if TYPE_CHECKING:
     from ..store import DataStore
 
 _MAX_ID_ARG = str(MAX_STREAM_ID)
+#: Payloads from this size on are read without copy.  Lower than for
+#: cursors (whose replies are about 2 MB): a range read may return many MB,
+#: and hiredis slows down on such replies.
+ZERO_COPY_PAYLOAD = 64 * 1024
 
 
 class EventStream:
@@ -77,7 +80,7 @@ class EventStream:
     @property
     def zero_copy(self) -> bool:
         """Whether reads of this stream should use the zero-copy reader (large payloads expected)."""
-        return self._payload_hint >= LARGE_BULK
+        return self._payload_hint >= ZERO_COPY_PAYLOAD
 
     def note_payloads(self, entries: list[Entry]) -> None:
         """Remember the size of payloads just read (the first and last data entries)."""
