@@ -110,6 +110,8 @@ def _send_in_chunks(
                 size = rng.choice([1, 7, 100, 4096, 70_000])
                 sock.sendall(view[pos : pos + size])
                 pos += size
+        except OSError:  # the reader gave up and closed its end
+            pass
         finally:
             if close:
                 sock.shutdown(socket.SHUT_WR)
@@ -253,6 +255,15 @@ def test_protocol_violations(pair, data: bytes) -> None:
         RespReader(b).read_many(1)
 
 
+def test_endless_line(pair) -> None:
+    from blissdata_core.resp_reader import MAX_LINE
+
+    a, b = pair
+    _send_in_chunks(a, b"+" + b"x" * (MAX_LINE + 70_000), 4)
+    with pytest.raises(RespProtocolError, match="No CRLF"):
+        RespReader(b).read_many(1)
+
+
 def test_timeout_is_a_connection_error(pair) -> None:
     a, b = pair
     b.settimeout(0.05)
@@ -306,6 +317,9 @@ def test_stream_reads_match_redis_py(redis_url: str) -> None:
             assert _plain(conn.call(*command, zero_copy=True)) == expected
         blocking = ("XREAD", "BLOCK", 1000, "COUNT", 100, "STREAMS", "zc", "0-0")
         assert _plain(conn.blocking_call(1, *blocking, zero_copy=True)) == conn.call(*blocking)
+        ranges = [("XRANGE", "zc", "-", "+"), ("XREVRANGE", "zc", "+", "-", "COUNT", 2)]
+        expected = conn.call_many(ranges, transaction=True)
+        assert _plain(conn.call_many(ranges, transaction=True, zero_copy=True)) == expected
         many = conn.call_many(
             [("XRANGE", "zc", "-", "+"), ("GET", "none"), ("LPUSH", "zc", 1)], zero_copy=True
         )

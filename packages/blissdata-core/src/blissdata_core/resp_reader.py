@@ -34,6 +34,9 @@ RECV_SIZE = 64 * 1024
 #: fields between two payloads, without pulling much of the next payload
 #: through the small buffer.
 RECV_AFTER_LARGE = 4096
+#: Longest line (a header, simple string or error) accepted: a server sending
+#: endless bytes without CRLF must not fill the memory.
+MAX_LINE = 2**20
 #: Largest arena chunk reserved ahead of need (untouched memory costs nothing
 #: until written, but a chunk lives as long as any payload pointing into it).
 MAX_RESERVE = 64 * 2**20
@@ -205,6 +208,8 @@ class RespReader:
         end = self._data.find(_CRLF, self._pos)
         while end < 0:
             searched = len(self._data) - self._pos
+            if searched > MAX_LINE:
+                raise RespProtocolError(f"No CRLF in {searched} bytes")
             self._fill()
             end = self._data.find(_CRLF, max(0, searched - 1))
         line = self._data[self._pos : end]
