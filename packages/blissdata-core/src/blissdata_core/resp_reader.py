@@ -40,11 +40,11 @@ MAX_LINE = 2**20
 #: Largest arena chunk reserved ahead of need (untouched memory costs nothing
 #: until written, but a chunk lives as long as any payload pointing into it).
 MAX_RESERVE = 64 * 2**20
-#: Chunks of this size range are kept for reuse (smaller ones are recycled by
-#: malloc well enough; larger ones would hold too much memory).
-SPARE_MIN = 0
+#: Chunks up to this size are kept for reuse (larger ones would hold too much
+#: memory while unused).
 SPARE_MAX = 16 * 2**20
-#: How many such chunks are kept.
+#: How many chunks are kept: a caller usually still holds the data of the
+#: last reply while reading the next one.
 SPARES = 2
 
 _CRLF = b"\r\n"
@@ -63,8 +63,9 @@ class Arena:
     aligned for their dtype (a decoder copies misaligned ones).
 
     Fresh memory costs a page fault per page written, about as much as a
-    copy: the last large chunks left are kept and used again once nothing
-    points into them any more (its reference count says so).
+    copy: the last chunks left are kept and used again once nothing points
+    into them any more (their reference count says so).  Chunk sizes are
+    powers of two, so that a kept one fits the next reply more often.
     """
 
     __slots__ = ("_chunk", "_view", "_pos", "_size", "_spares")
@@ -81,8 +82,7 @@ class Arena:
         chunk = self._chunk
         self._chunk = self._view = None
         self._pos = self._size = 0
-        if chunk is not None and SPARE_MIN <= chunk.nbytes <= SPARE_MAX:
-            # the caller usually still holds the data of the last reply or two
+        if chunk is not None and chunk.nbytes <= SPARE_MAX:
             self._spares = [chunk, *self._spares[: SPARES - 1]]
 
     def take(self, nbytes: int, reserve: int = 0, extra: int = 0) -> memoryview:
@@ -95,7 +95,7 @@ class Arena:
         if self._view is None or pos + nbytes > self._size:
             self.reset()
             size = max(nbytes, min(reserve, MAX_RESERVE))
-            size = 1 << (size - 1).bit_length()  # few distinct sizes: chunks are reused more
+            size = 1 << (size - 1).bit_length()
             chunk = self._reuse(size)
             if chunk is None:
                 chunk = np.empty(size, np.uint8)
