@@ -410,3 +410,22 @@ def test_tls(tmp_path) -> None:
             conn.close()
     finally:
         server.__exit__(None, None, None)
+
+
+def test_stalled_server_is_a_connection_error(redis_server_factory) -> None:
+    """A blocking zero-copy read gives up after its grace period, like the default path."""
+    from blissdata_core.connection import RedisConnection
+
+    server = redis_server_factory()
+    conn = RedisConnection(server.url)
+    try:
+        assert conn.call("PING", zero_copy=True) == b"PONG"
+        server.pause()
+        try:
+            with pytest.raises(ServerConnectionError):
+                conn.blocking_call(0.1, "XREAD", "BLOCK", 100, "STREAMS", "k", "$", zero_copy=True)
+        finally:
+            server.resume()
+        assert conn.call("PING", zero_copy=True) == b"PONG"  # reconnected
+    finally:
+        conn.close()

@@ -276,5 +276,7 @@ class RedisConnection:
             raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
 
     def close(self) -> None:
+        for conn in self._idle:
+            conn._blissdata_reader = None  # its buffers, kept for reuse
         self._idle = []
         self.pool.disconnect()
