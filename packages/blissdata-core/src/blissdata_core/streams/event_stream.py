@@ -74,7 +74,7 @@ class EventStream:
     # -- raw reads ---------------------------------------------------------------
     def _parse(self, raw: Any) -> list[Entry]:
         entries = parse_entries(raw, self.name)
-        self.note_payloads(entries)
+        self._note_payloads(entries)
         return entries
 
     @property
@@ -82,7 +82,7 @@ class EventStream:
         """Whether reads of this stream should use the zero-copy reader (large payloads expected)."""
         return self._payload_hint >= ZERO_COPY_PAYLOAD
 
-    def note_payloads(self, entries: list[Entry]) -> None:
+    def _note_payloads(self, entries: list[Entry]) -> None:
         """Remember the size of payloads just read (the first and last data entries)."""
         sizes = (
             [len(e.payload) for e in (entries[0], entries[-1]) if not e.is_seal] if entries else ()
