@@ -241,25 +241,35 @@ class RespReader:
         raise RespProtocolError(f"Not a RESP2 reply: {line[:40]!r}")
 
     def _array(self, count: int, hint: int) -> list[Any]:
-        # Small bulk strings already in the buffer (ids, field names, short
-        # values) are parsed inline: most elements of a stream reply are.
+        # Bulk strings and arrays whose header is already in the buffer (most
+        # elements of a stream reply) are dispatched inline; anything else
+        # (nulls, incomplete headers, errors...) goes through _value.
         out: list[Any] = []
         append = out.append
         for i in range(count):
             data = self._data
             pos = self._pos
             end = data.find(_CRLF, pos)
-            if end > pos and data[pos] == 36:  # b"$"
+            if end > pos and (data[pos] == 36 or data[pos] == 42):  # b"$", b"*"
                 try:
                     size = int(data[pos + 1 : end])
                 except ValueError:
                     size = -1
-                start = end + 2
-                stop = start + size
-                if 0 <= size < LARGE_BULK and data[stop : stop + 2] == _CRLF:
-                    append(data[start:stop])
-                    self._pos = stop + 2
-                    continue
+                if size >= 0:
+                    start = end + 2
+                    if data[pos] == 42:
+                        self._pos = start
+                        append(self._array(size, max(hint, count - i)))
+                        continue
+                    if size >= LARGE_BULK:
+                        self._pos = start
+                        append(self._large(size, max(hint, count - i)))
+                        continue
+                    stop = start + size
+                    if data[stop : stop + 2] == _CRLF:
+                        append(data[start:stop])
+                        self._pos = stop + 2
+                        continue
             append(self._value(max(hint, count - i)))
         return out
 
