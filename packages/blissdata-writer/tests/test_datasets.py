@@ -27,8 +27,7 @@ def _write(path, writer: ArrayDatasetWriter, stream: np.ndarray, cuts: list[int]
     batches += [(a, stream[a:b]) for a, b in zip(bounds, bounds[1:]) if b > a and a >= replay]
     with h5py.File(path, "w") as f:
         for index, batch in batches:
-            for first, piece in writer.pieces(index, batch):
-                writer.add(f, first, piece)
+            writer.add(f, index, batch)
         writer.close(f)
 
 
@@ -57,31 +56,22 @@ def test_any_batches_give_the_stream(tmp_path, dtype, shape, npoints, data):
         np.testing.assert_array_equal(dset[()], stream)
 
 
-def test_pieces_end_on_chunk_boundaries():
-    writer = ArrayDatasetWriter("d", "<f8", (64, 64), None)  # 32 KiB points: 32 a chunk
-    step = writer.chunks()[0]
-    pieces = list(writer.pieces(20, np.zeros((100, 64, 64))))
-    assert [i for i, _ in pieces] == [20, 32, 64, 96]
-    assert [len(p) for _, p in pieces] == [12, 32, 32, 24]
-    assert all(i % step == 0 for i, _ in pieces[1:])
-
-
 def test_whole_chunks_bypass_the_chunk_cache(tmp_path, monkeypatch):
     """Aligned whole chunks are written directly; the file content is the same."""
     written = []
     real = ArrayDatasetWriter._write_chunks
 
-    def spy(self, dset, points):
-        written.append(len(points))
-        real(self, dset, points)
+    def spy(self, dset, first, points):
+        written.append((first, len(points)))
+        real(self, dset, first, points)
 
     monkeypatch.setattr(ArrayDatasetWriter, "_write_chunks", spy)
     stream = np.arange(10 * 512 * 512, dtype="<u2").reshape(10, 512, 512)
     writer = ArrayDatasetWriter("entry/frames", "<u2", (512, 512), None)
     _write(tmp_path / "f.h5", writer, stream, [3, 4, 8], replay=10)
     assert writer.chunks()[0] == 2
-    # batches 0..2, 3, 4..7, 8..9: chunks 0-1, 4-5, 6-7, 8-9 direct; 2 and 3 through the cache
-    assert written == [2, 2, 2, 2]
+    # batches 0..2, 3, 4..7, 8..9: points 0-1, 4-7, 8-9 direct; 2 and 3 through the cache
+    assert written == [(0, 2), (4, 4), (8, 2)]
     with h5py.File(tmp_path / "f.h5", "r") as f:
         np.testing.assert_array_equal(f["entry/frames"][()], stream)
 

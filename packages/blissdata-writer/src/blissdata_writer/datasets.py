@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,20 +65,6 @@ class ArrayDatasetWriter:
         """Bytes of one chunk: what a write may allocate on disk beyond its data."""
         return math.prod(self.chunks()) * self.dtype.itemsize
 
-    def pieces(self, index: int, data: Any) -> Iterator[tuple[int, np.ndarray]]:
-        """A batch cut at the dataset's chunk boundaries: (index of the first point, points).
-
-        Cutting where the chunks of the file are cut (not every ``step`` points
-        from ``index``) lets whole chunks go to the file directly.
-        """
-        points = self._as_points(data)
-        step = self.chunks(points.shape[1:])[0]
-        start = 0
-        while start < len(points):
-            stop = min(len(points), start + step - (index + start) % step)
-            yield index + start, points[start:stop]
-            start = stop
-
     def add(self, file: h5py.File, index: int, data: Any) -> int:
         """Write points ``index, index+1, ...``; those already written are skipped. Returns how many were new."""
         points = self._as_points(data)
@@ -92,26 +77,29 @@ class ArrayDatasetWriter:
         if not len(points):
             return 0
         dset = self._dataset(file, points)
-        new_len = self.written + len(points)
-        direct = self._whole_chunks(dset, points)
-        if direct:
-            dset.resize(new_len, axis=0)
-            self._write_chunks(dset, points)
-        elif any(self.free):
+        start, stop = self.written, self.written + len(points)
+        if any(self.free):
             shape = tuple(max(a, b) for a, b in zip(dset.shape[1:], points.shape[1:]))
             if shape != dset.shape[1:]:
                 self._point_shape = shape
-            dset.resize((new_len,) + shape)
-            region = (slice(self.written, new_len),) + tuple(slice(0, n) for n in points.shape[1:])
+            dset.resize((stop,) + shape)
+            region = (slice(start, stop),) + tuple(slice(0, n) for n in points.shape[1:])
             dset[region] = points
+            cached = True
         else:
-            dset.resize(new_len, axis=0)
-            dset[self.written : new_len] = points
-        if not direct:
+            dset.resize(stop, axis=0)
+            first, last = self._whole_chunks(start, stop, points)
+            if first < last:
+                self._write_chunks(dset, first, points[first - start : last - start])
+            spans = [(a, b) for a, b in ((start, first), (last, stop)) if a < b]
+            for a, b in spans:
+                dset[a:b] = points[a - start : b - start]
+            cached = bool(spans)
+        if cached:
             # out of HDF5's chunk cache at once: the free-space guard must see
             # what is written, and a crash must not lose what was counted
             dset.flush()
-        self.written = new_len
+        self.written = stop
         return len(points)
 
     def _as_points(self, data: Any) -> np.ndarray:
@@ -129,27 +117,24 @@ class ArrayDatasetWriter:
             out[(i,) + tuple(slice(0, n) for n in a.shape)] = a
         return out
 
-    def _whole_chunks(self, dset: h5py.Dataset, points: np.ndarray) -> bool:
-        """Whether ``points``, written at ``self.written``, fill whole chunks of a dataset without filters.
+    def _whole_chunks(self, start: int, stop: int, points: np.ndarray) -> tuple[int, int]:
+        """The span ``[first, last)`` of points ``start..stop`` that fills whole chunks (empty if none).
 
-        Those go to the file as they are, past HDF5's chunk cache and type
-        conversion: one copy into the file instead of two.
+        Whole chunks of a dataset without filters go to the file as they are,
+        past HDF5's chunk cache and type conversion: one copy instead of two.
         """
         step = self._direct_chunk_length
-        return (
-            step > 0
-            and points.dtype == self.dtype
-            and points.shape[1:] == self._chunk_point_shape
-            and self.written % step == 0
-            and len(points) % step == 0
-        )
+        if not step or points.dtype != self.dtype or points.shape[1:] != self._chunk_point_shape:
+            return stop, stop
+        first, last = -(-start // step) * step, stop // step * step
+        return (first, last) if first < last else (stop, stop)
 
-    def _write_chunks(self, dset: h5py.Dataset, points: np.ndarray) -> None:
+    def _write_chunks(self, dset: h5py.Dataset, first: int, points: np.ndarray) -> None:
         step = self._direct_chunk_length
         origin = (0,) * (points.ndim - 1)
-        for start in range(0, len(points), step):
-            chunk = np.ascontiguousarray(points[start : start + step])
-            dset.id.write_direct_chunk((self.written + start,) + origin, chunk)
+        write = dset.id.write_direct_chunk
+        for offset in range(0, len(points), step):
+            write((first + offset,) + origin, np.ascontiguousarray(points[offset : offset + step]))
 
     def _dataset(self, file: h5py.File, points: np.ndarray) -> h5py.Dataset:
         # kept open between writes: opening costs, and closing flushes the chunk cache

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import h5py
+import numpy as np
 import redis
 
 from blissdata_core import CursorGroup, DataStore, EndOfStream, ScanState
@@ -231,12 +232,9 @@ class ScanWriter:
                 if isinstance(writer, LimaDatasetWriter):
                     new = writer.add(f, view.index, len(view))
                 else:
-                    new = 0
-                    # piece by piece: the free-space guard stops between two chunks
-                    guard = self._space[path]
-                    for index, piece in writer.pieces(view.index, data):
-                        guard.check(piece.nbytes + writer.chunk_nbytes)
-                        new += writer.add(f, index, piece)
+                    # the points, and a chunk's worth the file may allocate beyond them
+                    self._space[path].check(_nbytes(data) + writer.chunk_nbytes)
+                    new = writer.add(f, view.index, data)
                     self._attribute(f, path, writer)
             self.status.points += new
             self.status.datasets[f"{path}::{writer.path}"] = writer.written
@@ -352,6 +350,13 @@ class ScanWriter:
         if state == "complete":
             self._log.info("%s: %s (%d points)", self.key, message, self.status.points)
         return self.status
+
+
+def _nbytes(data: Any) -> int:
+    """Bytes of a batch of points: an array, or a list of points (free dimensions)."""
+    if isinstance(data, np.ndarray):
+        return data.nbytes
+    return sum(np.asarray(point).nbytes for point in data)
 
 
 def describe_error(exc: BaseException) -> str:
