@@ -56,6 +56,7 @@ class ArrayDatasetWriter:
         self._dset: h5py.Dataset | None = None
         self._direct_chunk_length = 0  # points per chunk when whole chunks may be written directly
         self._chunk_point_shape: tuple[int, ...] = ()
+        self._dset_point_shape: tuple[int, ...] = ()
 
     def chunks(self, point_shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
         return chunk_shape(point_shape or self._point_shape, self.dtype.itemsize, self.expected)
@@ -87,7 +88,8 @@ class ArrayDatasetWriter:
             dset[region] = points
             cached = True
         else:
-            dset.resize(stop, axis=0)
+            # the low-level call: h5py's resize() re-reads the shape, and this runs per read
+            dset.id.set_extent((stop,) + self._dset_point_shape)
             first, last = self._whole_chunks(start, stop, points)
             if first < last:
                 self._write_chunks(dset, first, points[first - start : last - start])
@@ -159,6 +161,7 @@ class ArrayDatasetWriter:
 
     def _opened(self, file: h5py.File, dset: h5py.Dataset) -> h5py.Dataset:
         self._file, self._dset = file, dset
+        self._dset_point_shape = tuple(dset.shape[1:])
         chunks = dset.chunks or (0,)
         direct = (
             not any(self.free)
