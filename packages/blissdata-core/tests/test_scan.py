@@ -233,6 +233,18 @@ def test_document_validated_on_load(data_store):
         data_store.load_scan(key)
 
 
+def test_a_document_changed_after_a_valid_load_is_validated_again(data_store):
+    """Valid documents are remembered by their bytes: any change is checked anew."""
+    from blissdata_core import ScanValidationError
+
+    key = _raw_scan(data_store, lambda d: None)
+    data_store.load_scan(key)
+    data_store.load_scan(key)  # the same bytes: remembered as valid
+    data_store.redis.execute_command("JSON.SET", key, "$.info", json.dumps([1, 2]))
+    with pytest.raises(ScanValidationError):
+        data_store.load_scan(key)
+
+
 def test_bad_stream_model_breaks_only_that_stream(data_store):
     from blissdata_core import ScanValidationError
 

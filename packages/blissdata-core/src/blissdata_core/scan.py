@@ -9,6 +9,7 @@ that goes with it.  ``info`` may change only before PREPARED and at CLOSED.
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import logging
 import math
@@ -37,7 +38,7 @@ from .protocol import (
     scan_key,
     stream_key,
 )
-from .schemas import validate_scan_document
+from .schemas import validate_scan_document, validate_stream_model
 from .streams import plugins
 from .streams.definition import StreamDefinition
 from .streams.event_stream import EventStream
@@ -136,9 +137,17 @@ def _validate_identity(identity: Any) -> dict[str, Any]:
     return out
 
 
-def check_scan_document(doc: Any, key: str) -> dict[str, Any]:
+#: Digests of raw scan documents that passed the schema, so that loading the
+#: same document again (a writer reloading, many readers of one scan) does not
+#: pay for the schema validation, the largest part of a load.
+_VALID_DOCUMENTS: dict[bytes, None] = {}
+_VALID_DOCUMENTS_SIZE = 1024
+
+
+def check_scan_document(doc: Any, key: str, schema: bool = True) -> dict[str, Any]:
     """Structural checks on a scan document read from Redis (the subset of
-    ``scan.schema.json`` the client relies on; the schema tests keep both in step)."""
+    ``scan.schema.json`` the client relies on; the schema tests keep both in
+    step), then the schema itself unless ``schema`` is False."""
 
     def bad(why: str) -> ScanValidationError:
         return ScanValidationError(f"Scan {key} is not a valid protocol 1 document: {why}")
@@ -172,7 +181,8 @@ def check_scan_document(doc: Any, key: str) -> dict[str, Any]:
             model["info"] = {}
     # The spec's schema, after the legacy fix-ups above.  Streams are checked one
     # by one when opened, so a single bad stream model leaves the scan readable.
-    validate_scan_document({**doc, "data_streams": {}})
+    if schema:
+        validate_scan_document({**doc, "data_streams": {}})
     return doc
 
 
@@ -338,7 +348,13 @@ class Scan:
         except (TypeError, ValueError, RecursionError) as exc:
             raise ScanValidationError(f"Scan {key} document is not valid JSON: {exc}") from exc
         doc = parsed[0] if isinstance(parsed, list) and parsed else parsed
-        return check_scan_document(doc, key)
+        raw_bytes = raw.encode() if isinstance(raw, str) else bytes(raw)
+        digest = hashlib.blake2b(raw_bytes, digest_size=16).digest()
+        doc = check_scan_document(doc, key, schema=digest not in _VALID_DOCUMENTS)
+        if len(_VALID_DOCUMENTS) >= _VALID_DOCUMENTS_SIZE:
+            _VALID_DOCUMENTS.clear()
+        _VALID_DOCUMENTS[digest] = None
+        return doc
 
     def _apply_state_entry(self, raw_entry: Any) -> None:
         entry_id, fields = raw_entry[0], raw_entry[1]
@@ -521,7 +537,7 @@ class Scan:
             if name in self._streams or name in self._writer_streams:
                 continue
             try:
-                validate_scan_document({**self._doc, "data_streams": {name: model}})
+                validate_stream_model(name, model)
                 event_stream = EventStream(self._data_store, name, model)
             except BlissdataError as exc:
                 info = model.get("info") if isinstance(model.get("info"), dict) else {}

@@ -69,27 +69,42 @@ def validate_scan_document(doc: Any) -> None:
     """Raise ScanValidationError unless ``doc`` is a protocol 1 scan document.
 
     ``info.h5maps`` is not checked here (see :func:`validate_h5maps`), so that
-    a scan whose file mapping is broken still loads.  Stream models already
-    seen valid (apart from their pk) are not validated again: a scan of
-    hundreds of alike streams loads fast.
+    a scan whose file mapping is broken still loads.
     """
     streams = doc.get("data_streams") if isinstance(doc, dict) else None
     if not isinstance(streams, dict):
         _check("scan", doc, "scan document")
         return
     _check("scan", {**doc, "data_streams": {}}, "scan document")
-    for model in streams.values():
-        if not isinstance(model, dict) or not _ULID.match(str(model.get("pk", ""))):
-            _check("scan", doc, "scan document")  # reports the precise error
-            continue
-        key = json.dumps({**model, "pk": _PLACEHOLDER_PK}, sort_keys=True)
-        if key in _valid_models:
-            continue
-        if not _stream_model_validator().is_valid(model):
-            _check("scan", doc, "scan document")
-        if len(_valid_models) >= _MODEL_CACHE_SIZE:
-            _valid_models.clear()
-        _valid_models[key] = None
+    for name, model in streams.items():
+        validate_stream_model(name, model)
+
+
+def validate_stream_model(name: str, model: Any) -> None:
+    """Raise ScanValidationError unless ``model`` is a valid ``data_streams`` entry.
+
+    Models already seen valid (apart from their pk) are not validated again:
+    a scan of hundreds of alike streams loads fast.
+    """
+    if not isinstance(model, dict) or not _ULID.match(str(model.get("pk", ""))):
+        _check_stream_model(name, model)
+        return
+    key = json.dumps({**model, "pk": _PLACEHOLDER_PK}, sort_keys=True)
+    if key in _valid_models:
+        return
+    _check_stream_model(name, model)
+    if len(_valid_models) >= _MODEL_CACHE_SIZE:
+        _valid_models.clear()
+    _valid_models[key] = None
+
+
+def _check_stream_model(name: str, model: Any) -> None:
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_stream_model_validator().iter_errors(model))
+    if error is not None:
+        where = "/".join(["data_streams", name, *(str(p) for p in error.absolute_path)])
+        raise ScanValidationError(f"Invalid scan document at {where}: {error.message}")
 
 
 def validate_encoding(encoding: Any) -> None:
