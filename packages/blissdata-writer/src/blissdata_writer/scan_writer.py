@@ -83,8 +83,9 @@ class ScanWriter:
             self._publish()
             scan = self._retry(lambda: self._ds.load_scan(self.key))
             self.status.label = f"{scan.number} {scan.name}"
+            # a load or update reads the document and the state together: the
+            # scan at hand carries the info of the state it is in
             scan = self._wait_state(scan, ScanState.PREPARED)
-            scan = self._reload()
             self._open_maps(scan)
             if not self._maps and self._refused:
                 return self._finish_refused()
@@ -92,7 +93,7 @@ class ScanWriter:
                 return self._finish("skipped", "no h5maps: nothing to write")
             self._follow_streams(scan)
             scan = self._wait_state(scan, ScanState.CLOSED)
-            self._finalize(self._reload())
+            self._finalize(scan)
             if self._refused:
                 return self._finish_refused()
             return self._finish("complete", "saving complete")
@@ -318,15 +319,6 @@ class ScanWriter:
                 )
                 self._stop.wait(delay)
                 delay = min(MAX_BACKOFF, delay * 2)
-
-    def _reload(self) -> Any:
-        """Load the scan again once a state is reached.
-
-        Loading reads the document, then the state: a scan loaded during a
-        transition can carry the info of the state before. Info only changes
-        at PREPARED and CLOSED, so a load made after reaching one is right.
-        """
-        return self._retry(lambda: self._ds.load_scan(self.key))
 
     def _reload_after(self, exc: BaseException) -> Any:
         self._warn(f"connection lost ({exc}), resuming")
