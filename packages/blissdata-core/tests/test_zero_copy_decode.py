@@ -148,3 +148,25 @@ def test_large_points_read_back(new_scan, dtype: str, width: int, sizes: list[in
     assert np.array_equal(np.concatenate(read), expected)
     scan.stop()
     scan.close()
+
+
+def test_range_reads_choose_zero_copy_by_payload_and_reply_size(new_scan) -> None:
+    """Medium payloads: a few go through hiredis, a reply of many MB is read without copy."""
+    from blissdata_core.streams import event_stream
+
+    scan, streams = new_scan(data=("<f8", ()))
+    stream = streams["data"]
+    scan.prepare()
+    scan.start()
+    for first in range(0, 600_000, 10_000):  # entries of 80 kB
+        stream.send(np.arange(first, first + 10_000, dtype="<f8"))
+    stream.seal()
+    events = stream.event_stream
+    assert np.array_equal(stream[:10_000], np.arange(10_000.0))  # learns the payload size
+    assert not events.zero_copy
+    assert not events._zero_copy_for(10_000)
+    assert events._zero_copy_for(event_stream.ZERO_COPY_REPLY // 8)
+    whole = stream[:]
+    assert whole.flags.writeable and np.array_equal(whole, np.arange(600_000.0))
+    scan.stop()
+    scan.close()

@@ -18,6 +18,7 @@ from ..errors import (
     PublishError,
 )
 from ..protocol import BEFORE_SEAL_ID, MAX_STREAM_ID, SEAL_FUNCTION_NAME, stream_key
+from ..resp_reader import LARGE_BULK
 from .entries import Entry, parse_entries
 from .publisher import StreamWriter
 
@@ -25,10 +26,12 @@ if TYPE_CHECKING:
     from ..store import DataStore
 
 _MAX_ID_ARG = str(MAX_STREAM_ID)
-#: Payloads from this size on are read without copy.  Lower than for
-#: cursors (whose replies are about 2 MB): a range read may return many MB,
-#: and hiredis slows down on such replies.
-ZERO_COPY_PAYLOAD = 64 * 1024
+#: Payloads from this size on are read without copy ...
+ZERO_COPY_PAYLOAD = 128 * 1024
+#: ... and so are range reads expected to return this many bytes, of payloads
+#: of at least LARGE_BULK: hiredis slows down on replies of many MB, while
+#: the pure-Python reader loses on a few medium payloads.
+ZERO_COPY_REPLY = 4 * 2**20
 
 
 class EventStream:
@@ -90,13 +93,25 @@ class EventStream:
         if sizes:
             self._payload_hint = max(sizes)
 
+    def _zero_copy_for(self, points: int) -> bool:
+        """Whether a read of about ``points`` points should use the zero-copy reader."""
+        if self.zero_copy:
+            return True
+        point_nbytes = max(getattr(self.encoder, "point_nbytes", 0), 0)
+        return self._payload_hint >= LARGE_BULK and points * point_nbytes >= ZERO_COPY_REPLY
+
     def range(
-        self, start: int | str = "-", end: int | str = "+", count: int | None = None
+        self,
+        start: int | str = "-",
+        end: int | str = "+",
+        count: int | None = None,
+        points: int = 0,
     ) -> list[Entry]:
+        """Entries from ``start`` to ``end``; ``points``: how many the caller expects (a hint)."""
         args = ["XRANGE", self.key, start, end]
         if count is not None:
             args += ["COUNT", count]
-        return self._parse(self._conn.call(*args, zero_copy=self.zero_copy))
+        return self._parse(self._conn.call(*args, zero_copy=self._zero_copy_for(points)))
 
     def revrange(
         self, end: int | str = "+", start: int | str = "-", count: int | None = None
@@ -205,7 +220,7 @@ class EventStream:
         start, stop = self._resolve_bounds(start, stop)
         if stop <= start:
             return self.encoder.empty()
-        entries = [e for e in self.range(start, stop - 1) if not e.is_seal]
+        entries = [e for e in self.range(start, stop - 1, points=stop - start) if not e.is_seal]
         if not entries or entries[0].index > start:
             previous = self.revrange(end=start, count=1)
             if previous and previous[0].end > start:
