@@ -13,6 +13,7 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from redis._parsers import BaseParser
 
 from blissdata_core.errors import ServerConnectionError
 from blissdata_core.resp_reader import LARGE_BULK, Arena, RespProtocolError, RespReader
@@ -77,7 +78,7 @@ def _expected(value: tuple[str, Any]) -> Any:
     if kind in ("null", "null_array"):
         return None
     if kind == "error":
-        error = redis.connection.BaseParser.parse_error(item)
+        error = BaseParser.parse_error(item)
         return (type(error), str(error))
     return [_expected(v) for v in item]
 

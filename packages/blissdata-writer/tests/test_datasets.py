@@ -127,3 +127,29 @@ def test_space_guard_reads_again_near_the_reserve(tmp_path, monkeypatch):
     assert len(readings) == 2
     with pytest.raises(DiskFullError, match="disk full"):
         guard.check(allowed + 2**30)
+
+
+def test_whole_chunks_from_several_threads(tmp_path):
+    """Scans are written by threads of their own, each into its file: direct
+    chunk writes must take h5py's lock (before h5py 3.16 they did not)."""
+    import threading
+
+    stream = np.arange(300 * 32 * 32, dtype="<u2").reshape(300, 32, 32)
+    errors = []
+
+    def write(i):
+        try:
+            writer = ArrayDatasetWriter("d", "<u2", (32, 32), 1)  # a chunk per point
+            _write(tmp_path / f"f{i}.h5", writer, stream, list(range(0, 300, 3)), replay=300)
+        except Exception as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for i in range(6):
+        with h5py.File(tmp_path / f"f{i}.h5", "r") as f:
+            np.testing.assert_array_equal(f["d"][()], stream)

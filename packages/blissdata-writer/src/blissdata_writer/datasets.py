@@ -13,6 +13,7 @@ from typing import Any
 
 import h5py
 import numpy as np
+from h5py._objects import phil as _H5PY_LOCK  # private, but the one lock all of h5py takes
 
 #: Aim for chunks of about this many bytes.
 TARGET_CHUNK_BYTES = 1 << 20
@@ -135,8 +136,12 @@ class ArrayDatasetWriter:
         step = self._direct_chunk_length
         origin = (0,) * (points.ndim - 1)
         write = dset.id.write_direct_chunk
-        for offset in range(0, len(points), step):
-            write((first + offset,) + origin, np.ascontiguousarray(points[offset : offset + step]))
+        # h5py's global lock, which write_direct_chunk takes itself only from
+        # h5py 3.16 on: without it, two writer threads crash HDF5
+        with _H5PY_LOCK:
+            for offset in range(0, len(points), step):
+                chunk = np.ascontiguousarray(points[offset : offset + step])
+                write((first + offset,) + origin, chunk)
 
     def _dataset(self, file: h5py.File, points: np.ndarray) -> h5py.Dataset:
         # kept open between writes: opening costs, and closing flushes the chunk cache
