@@ -88,6 +88,37 @@ def test_slicing_equals_numpy(data_store, new_scan, data):
         np.testing.assert_array_equal(stream[i], expected[i])
 
 
+@given(data=st.data())
+@SETTINGS
+def test_reading_in_order_equals_numpy(data_store, new_scan, data, monkeypatch):
+    """Slices read one after the other (read ahead, kept for the next slices),
+    while the stream still grows and after its seal."""
+    from blissdata_core.streams import event_stream
+
+    monkeypatch.setattr(
+        event_stream, "READ_AHEAD_BYTES", data.draw(st.sampled_from([8, 40, 2**20]))
+    )
+    expected, parts = data.draw(batches_of("<f8", ()))
+    half = data.draw(st.integers(0, len(parts)))
+    scan, writer = publish(new_scan, "<f8", (), parts[:half])
+    stream = reader(data_store, scan)
+    published = sum(len(p) for p in parts[:half])
+    start = data.draw(st.integers(0, published))
+    for phase in ("growing", "sealed"):
+        if phase == "sealed":
+            for part in parts[half:]:
+                writer.send(part)
+            writer.seal()
+            published = len(expected)
+        while start < published:
+            stop = data.draw(st.integers(start + 1, published))
+            got = stream[start:stop]
+            assert_same(got, expected[start:stop])
+            got[:] = -1  # arrays are the caller's: later reads are not affected
+            start = stop
+    assert_same(stream[:], expected)
+
+
 def test_free_dimension(data_store, new_scan):
     scan, stream = publish(
         new_scan, "<i2", (-1,), [np.arange(3, dtype="<i2"), np.arange(5, dtype="<i2")]

@@ -32,6 +32,10 @@ ZERO_COPY_PAYLOAD = 128 * 1024
 #: of at least LARGE_BULK: hiredis slows down on replies of many MB, while
 #: the pure-Python reader loses on a few medium payloads.
 ZERO_COPY_REPLY = 4 * 2**20
+#: A slice that starts where the previous one ended reads this many bytes
+#: beyond its end, kept for the next slices: reading a stream in order then
+#: costs one round trip per ``READ_AHEAD_BYTES``, not one per slice.
+READ_AHEAD_BYTES = 2**20
 
 
 class EventStream:
@@ -51,6 +55,9 @@ class EventStream:
         # Payload size of the last entries read: large ones are read without
         # copy, small ones by hiredis (faster for many small values).
         self._payload_hint = max(getattr(self.encoder, "point_nbytes", 0), 0)
+        # sequential reads: the entries read ahead, and where the last slice ended
+        self._ahead: list[Entry] = []
+        self._next_start = -1
 
     # -- description -----------------------------------------------------------
     @property
@@ -220,11 +227,20 @@ class EventStream:
         start, stop = self._resolve_bounds(start, stop)
         if stop <= start:
             return self.encoder.empty()
-        entries = [e for e in self.range(start, stop - 1, points=stop - start) if not e.is_seal]
+        sequential, self._next_start = start == self._next_start, stop
+        entries = self._read_ahead_entries(start, stop) if sequential else None
+        if entries is None:
+            entries = self._range_ahead(start, stop, sequential)
         if not entries or entries[0].index > start:
             previous = self.revrange(end=start, count=1)
             if previous and previous[0].end > start:
                 entries.insert(0, previous[0])
+                ahead = self._ahead
+                if ahead and ahead[0].index == previous[0].end:
+                    if isinstance(previous[0].payload, bytes):
+                        ahead.insert(0, previous[0])
+                    else:
+                        self._ahead = []
             elif start < len(self):
                 raise IndexNoMoreThereError(f"Index {start} has been trimmed off")
             else:
@@ -232,6 +248,30 @@ class EventStream:
         data = self.decode(entries)
         offset = entries[0].index
         return data[start - offset : stop - offset : step]
+
+    def _read_ahead_entries(self, start: int, stop: int) -> list[Entry] | None:
+        """The entries read ahead that hold points ``start..stop``, if they all are."""
+        ahead = self._ahead
+        if not ahead or ahead[0].index > start or ahead[-1].end < stop:
+            return None
+        return [e for e in ahead if e.end > start and e.index < stop]
+
+    def _range_ahead(self, start: int, stop: int, sequential: bool) -> list[Entry]:
+        """Data entries of points ``start..stop``, and beyond when reading in order."""
+        point_nbytes = max(getattr(self.encoder, "point_nbytes", 0), 0)
+        extra = READ_AHEAD_BYTES // point_nbytes if sequential and point_nbytes else 0
+        if self._seal_total is not None:
+            extra = max(0, min(extra, self._seal_total - stop))
+        points = stop - start + extra
+        entries = [e for e in self.range(start, stop - 1 + extra, points=points) if not e.is_seal]
+        # only copies are decoded twice: payloads read without copy would make
+        # arrays of two slices share their memory
+        consecutive = all(a.end == b.index for a, b in zip(entries, entries[1:]))
+        if extra and consecutive and all(isinstance(e.payload, bytes) for e in entries):
+            self._ahead = entries
+        else:
+            self._ahead = []
+        return [e for e in entries if e.index < stop]
 
     def _resolve_bounds(self, start: int | None, stop: int | None) -> tuple[int, int]:
         total = self._seal_total
