@@ -538,7 +538,48 @@ def _raw_writer(url: str, path: str, arrays: dict[str, np.ndarray]) -> dict:
         passes.append(time.perf_counter() - h5py_alone)
         os.unlink(path + ".2")
     h5py_alone = min(passes)
-    return {"seconds": end - start, "read_seconds": h5py_start - start, "h5py_seconds": h5py_alone}
+    # plain h5py as a live writer must use it: the final length unknown, so
+    # chunked datasets grown batch by batch as the batches come
+    passes = []
+    for _ in range(H5PY_ALONE_PASSES):
+        h5py_append = time.perf_counter()
+        with h5py.File(path + ".3", "w") as f:
+            _h5py_append(f.create_group("1.1/measurement"), arrays)
+        passes.append(time.perf_counter() - h5py_append)
+        os.unlink(path + ".3")
+    h5py_append = min(passes)
+    return {
+        "seconds": end - start,
+        "read_seconds": h5py_start - start,
+        "h5py_seconds": h5py_alone,
+        "h5py_append_seconds": h5py_append,
+    }
+
+
+def _h5py_append(group: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Each stream's ~1 MB batches appended in turn to a resizable dataset of
+    ~1 MiB chunks (the writers' layout), through h5py's ordinary slice write."""
+    datasets = {}
+    for name, array in arrays.items():
+        rows = max(1, min(4096, 2**20 // max(1, array[0].nbytes)))
+        datasets[name] = group.create_dataset(
+            name,
+            shape=(0, *array.shape[1:]),
+            maxshape=(None, *array.shape[1:]),
+            dtype=array.dtype,
+            chunks=(rows, *array.shape[1:]),
+        )
+    pending = {name: _batches(array) for name, array in arrays.items()}
+    while pending:
+        for name in list(pending):
+            batch = next(pending[name], None)
+            if batch is None:
+                del pending[name]
+                continue
+            first, points = batch
+            dataset = datasets[name]
+            dataset.resize(first + len(points), axis=0)
+            dataset[first : first + len(points)] = points
 
 
 def _client_writer(impl: str, url: str, path: str, arrays: dict[str, np.ndarray]) -> float:
