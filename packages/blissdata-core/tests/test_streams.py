@@ -119,6 +119,15 @@ def test_reading_in_order_equals_numpy(data_store, new_scan, data, monkeypatch):
     assert_same(stream[:], expected)
 
 
+def test_open_ended_slices_in_order_before_the_seal(data_store, new_scan):
+    """Found by hypothesis: reading ahead must stop at the last possible id."""
+    scan, writer = publish(new_scan, "<f8", (), [np.arange(3.0)])
+    stream = reader(data_store, scan)
+    assert_same(stream[:1], np.arange(1.0))
+    assert_same(stream[1:], np.arange(1.0, 3.0))
+    assert_same(stream[3:], np.arange(0.0))
+
+
 def test_free_dimension(data_store, new_scan):
     scan, stream = publish(
         new_scan, "<i2", (-1,), [np.arange(3, dtype="<i2"), np.arange(5, dtype="<i2")]

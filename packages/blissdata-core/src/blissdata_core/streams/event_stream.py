@@ -260,8 +260,9 @@ class EventStream:
         """Data entries of points ``start..stop``, and beyond when reading in order."""
         point_nbytes = max(getattr(self.encoder, "point_nbytes", 0), 0)
         extra = READ_AHEAD_BYTES // point_nbytes if sequential and point_nbytes else 0
-        if self._seal_total is not None:
-            extra = max(0, min(extra, self._seal_total - stop))
+        # never past the seal, nor past the last data id (an open-ended slice)
+        end = MAX_STREAM_ID if self._seal_total is None else self._seal_total
+        extra = max(0, min(extra, end - stop))
         points = stop - start + extra
         entries = [e for e in self.range(start, stop - 1 + extra, points=points) if not e.is_seal]
         # only copies are decoded twice: payloads read without copy would make
