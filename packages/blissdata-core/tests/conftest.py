@@ -1,5 +1,9 @@
 """Shared helpers of the core tests (fixtures come from blissdata_core.testing)."""
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 
@@ -21,3 +25,24 @@ def new_scan(data_store):
         return scan, streams
 
     return make
+
+
+def tls_only_args(tmp_path: Path) -> tuple[list[str], int, Path]:
+    """``redis-server`` arguments for TLS only, on a free port, with a
+    self-signed certificate made by openssl (the test is skipped without it):
+    ``(arguments, TLS port, certificate)``."""
+    from blissdata_core.server import free_port
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    args = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(cert),
+            "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert),
+            "--tls-auth-clients", "no"]  # fmt: skip
+    return args, port, cert

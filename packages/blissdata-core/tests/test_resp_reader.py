@@ -369,24 +369,12 @@ def test_unix_socket(redis_server_factory) -> None:
 
 
 def test_tls(tmp_path) -> None:
-    import shutil
-    import subprocess
+    from conftest import tls_only_args
 
     from blissdata_core.connection import RedisConnection
-    from blissdata_core.server import EmbeddedRedis, ServerNotFoundError, free_port
+    from blissdata_core.server import EmbeddedRedis, ServerNotFoundError
 
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    tls_port = free_port()
-    tls_args = ["--port", "0", "--tls-port", str(tls_port), "--tls-cert-file", str(cert),
-                "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert),
-                "--tls-auth-clients", "no"]  # fmt: skip
+    tls_args, tls_port, cert = tls_only_args(tmp_path)
     try:
         server = EmbeddedRedis(extra_args=tls_args).__enter__()
     except ServerNotFoundError as exc:

@@ -230,22 +230,9 @@ def test_embedded_bad_option_reports_log(server_available: None) -> None:
 
 def test_embedded_tls_only(server_available: None, tmp_path: Path) -> None:
     """TLS options pass through; readiness and shutdown go over the unix socket."""
-    import shutil
+    from conftest import tls_only_args
 
-    from blissdata_core.server import free_port
-
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    tls_port = free_port()
-    tls_args = ["--port", "0", "--tls-port", str(tls_port), "--tls-cert-file", str(cert),
-                "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert),
-                "--tls-auth-clients", "no"]  # fmt: skip
+    tls_args, tls_port, cert = tls_only_args(tmp_path)
     with EmbeddedRedis(extra_args=tls_args) as server:
         client = redis.Redis(
             host="127.0.0.1", port=tls_port, ssl=True, ssl_ca_certs=str(cert),
