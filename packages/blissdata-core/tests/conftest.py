@@ -27,6 +27,7 @@ def new_scan(data_store):
     return make
 
 
+@pytest.fixture
 def tls_only_args(tmp_path: Path) -> tuple[list[str], int, Path]:
     """``redis-server`` arguments for TLS only, on a free port, with a
     self-signed certificate made by openssl (the test is skipped without it):

@@ -368,13 +368,11 @@ def test_unix_socket(redis_server_factory) -> None:
         conn.close()
 
 
-def test_tls(tmp_path) -> None:
-    from conftest import tls_only_args
-
+def test_tls(tls_only_args) -> None:
     from blissdata_core.connection import RedisConnection
     from blissdata_core.server import EmbeddedRedis, ServerNotFoundError
 
-    tls_args, tls_port, cert = tls_only_args(tmp_path)
+    tls_args, tls_port, cert = tls_only_args
     try:
         server = EmbeddedRedis(extra_args=tls_args).__enter__()
     except ServerNotFoundError as exc:

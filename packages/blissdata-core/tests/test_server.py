@@ -228,11 +228,9 @@ def test_embedded_bad_option_reports_log(server_available: None) -> None:
             pass
 
 
-def test_embedded_tls_only(server_available: None, tmp_path: Path) -> None:
+def test_embedded_tls_only(server_available: None, tls_only_args: tuple) -> None:
     """TLS options pass through; readiness and shutdown go over the unix socket."""
-    from conftest import tls_only_args
-
-    tls_args, tls_port, cert = tls_only_args(tmp_path)
+    tls_args, tls_port, cert = tls_only_args
     with EmbeddedRedis(extra_args=tls_args) as server:
         client = redis.Redis(
             host="127.0.0.1", port=tls_port, ssl=True, ssl_ca_certs=str(cert),
