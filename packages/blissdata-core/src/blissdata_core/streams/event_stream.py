@@ -52,9 +52,11 @@ class EventStream:
         self.encoder: Encoder = encoder_from_info(model.get("encoding"))
         self._seal_total: int | None = None
         self._writer: StreamWriter | None = StreamWriter(self.key, name) if writable else None
+        # bytes per point (0 when not fixed: JSON, free dimensions)
+        self._point_nbytes = max(getattr(self.encoder, "point_nbytes", 0), 0)
         # Payload size of the last entries read: large ones are read without
         # copy, small ones by hiredis (faster for many small values).
-        self._payload_hint = max(getattr(self.encoder, "point_nbytes", 0), 0)
+        self._payload_hint = self._point_nbytes
         # sequential reads: the entries read ahead, and where the last slice ended
         self._ahead: list[Entry] = []
         self._next_start = -1
@@ -104,8 +106,7 @@ class EventStream:
         """Whether a read of about ``points`` points should use the zero-copy reader."""
         if self.zero_copy:
             return True
-        point_nbytes = max(getattr(self.encoder, "point_nbytes", 0), 0)
-        return self._payload_hint >= LARGE_BULK and points * point_nbytes >= ZERO_COPY_REPLY
+        return self._payload_hint >= LARGE_BULK and points * self._point_nbytes >= ZERO_COPY_REPLY
 
     def range(
         self,
@@ -258,7 +259,7 @@ class EventStream:
 
     def _range_ahead(self, start: int, stop: int, sequential: bool) -> list[Entry]:
         """Data entries of points ``start..stop``, and beyond when reading in order."""
-        point_nbytes = max(getattr(self.encoder, "point_nbytes", 0), 0)
+        point_nbytes = self._point_nbytes
         extra = READ_AHEAD_BYTES // point_nbytes if sequential and point_nbytes else 0
         # never past the seal, nor past the last data id (an open-ended slice)
         end = MAX_STREAM_ID if self._seal_total is None else self._seal_total
