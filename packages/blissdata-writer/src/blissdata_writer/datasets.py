@@ -56,7 +56,6 @@ class ArrayDatasetWriter:
         self._file: h5py.File | None = None
         self._dset: h5py.Dataset | None = None
         self._direct_chunk_length = 0  # points per chunk when whole chunks may be written directly
-        self._chunk_point_shape: tuple[int, ...] = ()
         self._dset_point_shape: tuple[int, ...] = ()
 
     def chunks(self, point_shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
@@ -127,7 +126,7 @@ class ArrayDatasetWriter:
         past HDF5's chunk cache and type conversion: one copy instead of two.
         """
         step = self._direct_chunk_length
-        if not step or points.dtype != self.dtype or points.shape[1:] != self._chunk_point_shape:
+        if not step or points.shape[1:] != self._dset_point_shape:
             return stop, stop
         first, last = -(-start // step) * step, stop // step * step
         return (first, last) if first < last else (stop, stop)
@@ -175,7 +174,6 @@ class ArrayDatasetWriter:
             and dset.id.get_create_plist().get_nfilters() == 0
         )
         self._direct_chunk_length = chunks[0] if direct else 0
-        self._chunk_point_shape = tuple(chunks[1:])
         return dset
 
     def close(self, file: h5py.File) -> None:
