@@ -29,7 +29,7 @@ from .files import FilePool
 from .h5items import Dataset, Group, diff, get_item, parse_root, stream_datasets
 from .paths import check_target
 from .readahead import ReadAhead
-from .space import SpaceGuard, check_space
+from .space import SpaceGuard
 from .status import ScanStatus, StatusBoard
 
 #: Errors that mean "Redis is unreachable for now", not "this scan is bad".
@@ -147,7 +147,7 @@ class ScanWriter:
         handle = self._files.acquire(path)
         self._handles[path] = handle
         self._space[path] = SpaceGuard(path)
-        check_space(path)
+        self._space[path].check(0)
         with handle.lock() as f:
             if self._resume:
                 nexus.remove_entries(f, root)

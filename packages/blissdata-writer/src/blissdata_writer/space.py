@@ -23,37 +23,18 @@ REREAD_SECONDS = 0.1
 REREAD_MARGIN = 256 * 2**20
 
 
-def _directory(path: str) -> str:
-    return os.path.dirname(path) or "."
-
-
-def _refuse_unless_fits(directory: str, free: int, nbytes: int) -> None:
-    if free - nbytes < RESERVE_BYTES:
-        raise DiskFullError(
-            f"disk full: {free} bytes free in {directory}, {nbytes} to write, "
-            f"{RESERVE_BYTES} kept in reserve"
-        )
-
-
-def check_space(path: str, nbytes: int = 0) -> None:
-    """Raise DiskFullError unless ``nbytes`` more fit in ``path``'s file system above the reserve."""
-    directory = _directory(path)
-    _refuse_unless_fits(directory, shutil.disk_usage(directory).free, nbytes)
-
-
 class SpaceGuard:
-    """:func:`check_space` for the many writes of one scan into one file system.
+    """The free-space check of one scan's writes into one target file's file system.
 
     Reading the free space costs a system call that is dear next to the write
     of a chunk into the page cache; between two readings the guard counts what
-    it let through instead.  Near the reserve it reads before every write, as
-    :func:`check_space` does.
+    it let through instead.  Near the reserve it reads before every write.
     """
 
     def __init__(self, path: str):
-        self._directory = _directory(path)
+        self._directory = os.path.dirname(path) or "."
         self._free = 0
-        self._read_at = -float("inf")
+        self._read_at = -float("inf")  # the first check reads
         self._spent = 0
 
     def check(self, nbytes: int) -> None:
@@ -66,5 +47,9 @@ class SpaceGuard:
         ):
             self._free = estimate = shutil.disk_usage(self._directory).free
             self._read_at, self._spent = now, 0
-        _refuse_unless_fits(self._directory, estimate, nbytes)
+        if estimate - nbytes < RESERVE_BYTES:
+            raise DiskFullError(
+                f"disk full: {estimate} bytes free in {self._directory}, {nbytes} to write, "
+                f"{RESERVE_BYTES} kept in reserve"
+            )
         self._spent += nbytes
