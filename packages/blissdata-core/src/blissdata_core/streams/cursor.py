@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import EmptyViewException, EndOfStream, IndexNoMoreThereError
 from .entries import Entry, parse_entries
+from .event_stream import ZERO_COPY_PAYLOAD
 from .publisher import MERGE_PAYLOAD_LIMIT, MERGED_ENTRY_LIMIT
 
 if TYPE_CHECKING:
@@ -28,8 +29,6 @@ READ_COUNT = 100
 #: few replies of a couple of MB are read much faster than one of 100 MB
 #: (whose buffers must all be freshly allocated).
 READ_BYTES = 2 * 2**20
-#: Entries from this size on are read without copy (see :func:`_zero_copy`).
-ZERO_COPY_ENTRY = 128 * 1024
 
 
 @dataclass(slots=True)
@@ -104,11 +103,11 @@ def _zero_copy(counts: Iterable[int]) -> bool:
     """Whether replies to reads of these counts are read without copy.
 
     A count is sized after the entries (about ``READ_BYTES`` a read): entries
-    of ``ZERO_COPY_ENTRY`` bytes or more are received straight into numpy
+    of ``ZERO_COPY_PAYLOAD`` bytes or more are received straight into numpy
     memory; smaller ones are parsed faster by hiredis (parsing is pure Python
     in the zero-copy reader, and hiredis' copies of them stay in hot memory).
     """
-    return any(count * ZERO_COPY_ENTRY <= READ_BYTES for count in counts)
+    return any(count * ZERO_COPY_PAYLOAD <= READ_BYTES for count in counts)
 
 
 def _first_count(encoder: Any) -> int:

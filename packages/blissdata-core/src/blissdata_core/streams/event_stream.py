@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..store import DataStore
 
 _MAX_ID_ARG = str(MAX_STREAM_ID)
-#: Payloads from this size on are read without copy ...
+#: Payloads from this size on are read without copy (by cursors too) ...
 ZERO_COPY_PAYLOAD = 128 * 1024
 #: ... and so are range reads expected to return this many bytes, of payloads
 #: of at least LARGE_BULK: hiredis slows down on replies of many MB, while
