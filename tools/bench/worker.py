@@ -521,54 +521,59 @@ def _raw_writer(url: str, path: str, arrays: dict[str, np.ndarray]) -> dict:
         read[name] = np.frombuffer(b"".join(payloads), array.dtype).reshape(array.shape)
     h5py_start = time.perf_counter()
     with h5py.File(path, "w") as f:
-        measurement = f.create_group("1.1/measurement")
-        for name, array in read.items():
-            measurement.create_dataset(name, data=array)
+        _write_whole(f.create_group("1.1/measurement"), read)
     end = time.perf_counter()
     raw.close()
-    # the same h5py writing alone, from the arrays in memory: best of a few
-    # passes, as one takes a tenth of a second and page faults make it jumpy
-    passes = []
-    for _ in range(H5PY_ALONE_PASSES):
-        h5py_alone = time.perf_counter()
-        with h5py.File(path + ".2", "w") as f:
-            measurement = f.create_group("1.1/measurement")
-            for name, array in arrays.items():
-                measurement.create_dataset(name, data=array)
-        passes.append(time.perf_counter() - h5py_alone)
-        os.unlink(path + ".2")
-    h5py_alone = min(passes)
-    # plain h5py as a live writer must use it: the final length unknown, so
-    # chunked datasets grown batch by batch as the batches come
-    passes = []
-    for _ in range(H5PY_ALONE_PASSES):
-        h5py_append = time.perf_counter()
-        with h5py.File(path + ".3", "w") as f:
-            _h5py_append(f.create_group("1.1/measurement"), arrays)
-        passes.append(time.perf_counter() - h5py_append)
-        os.unlink(path + ".3")
-    h5py_append = min(passes)
     return {
         "seconds": end - start,
         "read_seconds": h5py_start - start,
-        "h5py_seconds": h5py_alone,
-        "h5py_append_seconds": h5py_append,
+        # the same h5py writing alone, from the arrays in memory
+        "h5py_seconds": _best_h5py_seconds(path + ".2", lambda g: _write_whole(g, arrays)),
+        # plain h5py as a live writer must use it: the final length unknown,
+        # so chunked datasets grown batch by batch as the batches come
+        "h5py_append_seconds": _best_h5py_seconds(path + ".3", lambda g: _append(g, arrays)),
     }
 
 
-def _h5py_append(group: Any, arrays: dict[str, np.ndarray]) -> None:
+def _best_h5py_seconds(path: str, write: Any) -> float:
+    """Best of ``H5PY_ALONE_PASSES`` timings of ``write(group)`` into a new file:
+    one pass takes a tenth of a second, and page faults make it jumpy."""
+    import h5py
+
+    passes = []
+    for _ in range(H5PY_ALONE_PASSES):
+        start = time.perf_counter()
+        with h5py.File(path, "w") as f:
+            write(f.create_group("1.1/measurement"))
+        passes.append(time.perf_counter() - start)
+        os.unlink(path)
+    return min(passes)
+
+
+def _write_whole(group: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Each array written in one call, into a contiguous dataset."""
+    for name, array in arrays.items():
+        group.create_dataset(name, data=array)
+
+
+def chunk_rows(array: np.ndarray) -> int:
+    """Points per chunk of the writers' layout: about 1 MiB, at most 4096."""
+    return max(1, min(4096, 2**20 // max(1, array[0].nbytes)))
+
+
+def _append(group: Any, arrays: dict[str, np.ndarray]) -> None:
     """Each stream's ~1 MB batches appended in turn to a resizable dataset of
     ~1 MiB chunks (the writers' layout), through h5py's ordinary slice write."""
-    datasets = {}
-    for name, array in arrays.items():
-        rows = max(1, min(4096, 2**20 // max(1, array[0].nbytes)))
-        datasets[name] = group.create_dataset(
+    datasets = {
+        name: group.create_dataset(
             name,
             shape=(0, *array.shape[1:]),
             maxshape=(None, *array.shape[1:]),
             dtype=array.dtype,
-            chunks=(rows, *array.shape[1:]),
+            chunks=(chunk_rows(array), *array.shape[1:]),
         )
+        for name, array in arrays.items()
+    }
     pending = {name: _batches(array) for name, array in arrays.items()}
     while pending:
         for name in list(pending):

@@ -81,7 +81,7 @@ def main() -> None:
                 if not direct:
                     f.create_dataset(name, data=array)
                     continue
-                rows = max(1, min(4096, 2**20 // array[0].nbytes))
+                rows = worker.chunk_rows(array)
                 dset = f.create_dataset(
                     name, shape=array.shape, chunks=(rows, *array.shape[1:]), dtype=array.dtype
                 )
