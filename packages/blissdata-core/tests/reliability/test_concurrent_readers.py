@@ -8,6 +8,7 @@ readers is measured and printed (``-s``), not asserted.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ from blissdata_core import CursorGroup, DataStore, EndOfStream
 
 pytestmark = pytest.mark.reliability
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 NPOINTS = 200_000
 THREAD_READERS = 25
 PROCESS_READERS = 25
@@ -47,25 +49,36 @@ scan.stop(); scan.close(); store.close()
 print(elapsed, flush=True)
 """
 
+
+def drain(scan) -> dict[str, np.ndarray]:
+    """Every stream of ``scan`` read to its end by one CursorGroup: the first
+    value of each point (the point's index), concatenated per stream."""
+    group = CursorGroup(scan.streams)
+    got: dict[str, list] = {name: [] for name in scan.streams}
+    while True:
+        try:
+            views = group.read(timeout=0)
+        except EndOfStream:
+            break
+        for stream, view in views.items():
+            data = np.asarray(view.get_data())
+            got[stream.name].append(data if data.ndim == 1 else data[:, 0])
+    return {
+        name: np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
+        for name, parts in got.items()
+    }
+
+
+# a reader process: the same drain(), imported from this file
 READER = r"""
 import json, sys
-import numpy as np
-from blissdata_core import CursorGroup, DataStore, EndOfStream
-url, key = sys.argv[1], sys.argv[2]
-store = DataStore(url)
-scan = store.load_scan(key)
-group = CursorGroup(scan.streams)
+sys.path.insert(0, sys.argv[3])
+from blissdata_core import DataStore
+from test_concurrent_readers import drain
+store = DataStore(sys.argv[1])
+scan = store.load_scan(sys.argv[2])
 print("ready", flush=True)
-got = {name: [] for name in scan.streams}
-while True:
-    try:
-        views = group.read(timeout=0)
-    except EndOfStream:
-        break
-    for stream, view in views.items():
-        data = np.asarray(view.get_data())
-        got[stream.name].append(data if data.ndim == 1 else data[:, 0])
-out = {name: np.concatenate(parts).astype(np.int64).tolist() if parts else [] for name, parts in got.items()}
+out = {name: values.tolist() for name, values in drain(scan).items()}
 print(json.dumps({name: [len(v), v == list(range(len(v)))] for name, v in out.items()}), flush=True)
 """
 
@@ -74,22 +87,10 @@ def read_all(url: str, key: str, ready: threading.Barrier, results: list) -> Non
     try:
         with DataStore(url) as store:
             scan = store.load_scan(key)
-            group = CursorGroup(scan.streams)
             ready.wait()
-            got = {name: [] for name in scan.streams}
-            while True:
-                try:
-                    views = group.read(timeout=0)
-                except EndOfStream:
-                    break
-                for stream, view in views.items():
-                    data = np.asarray(view.get_data())
-                    got[stream.name].append(data if data.ndim == 1 else data[:, 0])
+            got = drain(scan)
         results.append(
-            {
-                name: np.array_equal(np.concatenate(parts), np.arange(NPOINTS))
-                for name, parts in got.items()
-            }
+            {name: np.array_equal(values, np.arange(NPOINTS)) for name, values in got.items()}
         )
     except BaseException as exc:  # noqa: BLE001 - reported by the test
         results.append(exc)
@@ -136,7 +137,9 @@ def test_fifty_readers_lose_and_duplicate_nothing(fault_server, record_property)
         for _ in range(PROCESS_READERS):
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-c", READER, url, key], stdout=subprocess.PIPE, text=True
+                    [sys.executable, "-c", READER, url, key, HERE],
+                    stdout=subprocess.PIPE,
+                    text=True,
                 )
             )
         for proc in processes:
