@@ -1,5 +1,6 @@
 """Shared helpers of the core tests (fixtures come from blissdata_core.testing)."""
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -47,3 +48,30 @@ def tls_only_args(tmp_path: Path) -> tuple[list[str], int, Path]:
             "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert),
             "--tls-auth-clients", "no"]  # fmt: skip
     return args, port, cert
+
+
+@pytest.fixture
+def raw_scan(data_store):
+    """Factory: a scan document written by hand (state PREPARED), for documents
+    no client would write.  ``raw_scan(data_streams, mutate=None) -> key``;
+    ``mutate(doc)`` edits the document before it is stored."""
+    from blissdata_core.ulid import new_ulid
+
+    def make(data_streams: dict, mutate=None) -> str:
+        pk, state_pk = new_ulid(), new_ulid()
+        doc = {
+            "pk": pk,
+            "id": {"pk": new_ulid(), "name": "raw", "number": 1, "data_policy": "p",
+                   "session": None, "proposal": None, "collection": None, "dataset": None,
+                   "path": None},
+            "info": {},
+            "state_stream": {"pk": state_pk, "encoding": None, "info": None},
+            "data_streams": data_streams,
+        }  # fmt: skip
+        if mutate is not None:
+            mutate(doc)
+        data_store.redis.execute_command("JSON.SET", f"esrf:scan:{pk}", "$", json.dumps(doc))
+        data_store.redis.xadd(f"esrf:stream:{state_pk}", {"state": 1})
+        return f"esrf:scan:{pk}"
+
+    return make

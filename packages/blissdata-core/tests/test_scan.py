@@ -200,44 +200,38 @@ def test_writer_stream_from_elsewhere(data_store, new_scan):
     scan.close()
 
 
-def _raw_scan(data_store, mutate):
+def _two_stream_scan(raw_scan, mutate):
     from blissdata_core.ulid import new_ulid
 
-    pk, state_pk = new_ulid(), new_ulid()
-    doc = {
-        "pk": pk,
-        "id": {"pk": new_ulid(), "name": "raw", "number": 1, "data_policy": "p", "session": None,
-               "proposal": None, "collection": None, "dataset": None, "path": None},
-        "info": {},
-        "state_stream": {"pk": state_pk, "encoding": None, "info": None},
-        "data_streams": {
+    return raw_scan(
+        {
             "good": {"pk": new_ulid(), "encoding": {"type": "json"}, "info": {}},
-            "bad": {"pk": new_ulid(), "encoding": {"type": "numeric", "dtype_str": "<f8", "shape": []},
-                    "info": {}},
-        },
-    }  # fmt: skip
-    mutate(doc)
-    data_store.redis.execute_command("JSON.SET", f"esrf:scan:{pk}", "$", json.dumps(doc))
-    data_store.redis.xadd(f"esrf:stream:{state_pk}", {"state": 1})
-    return f"esrf:scan:{pk}"
+            "bad": {
+                "pk": new_ulid(),
+                "encoding": {"type": "numeric", "dtype_str": "<f8", "shape": []},
+                "info": {},
+            },
+        },  # fmt: skip
+        mutate,
+    )
 
 
-def test_document_validated_on_load(data_store):
+def test_document_validated_on_load(data_store, raw_scan):
     from blissdata_core import ScanValidationError
 
-    key = _raw_scan(data_store, lambda d: d["id"].pop("number"))
+    key = _two_stream_scan(raw_scan, lambda d: d["id"].pop("number"))
     with pytest.raises(ScanValidationError, match="number"):
         data_store.load_scan(key)
-    key = _raw_scan(data_store, lambda d: d.update(info=[1, 2]))
+    key = _two_stream_scan(raw_scan, lambda d: d.update(info=[1, 2]))
     with pytest.raises(ScanValidationError):
         data_store.load_scan(key)
 
 
-def test_a_document_changed_after_a_valid_load_is_validated_again(data_store):
+def test_a_document_changed_after_a_valid_load_is_validated_again(data_store, raw_scan):
     """Valid documents are remembered by their bytes: any change is checked anew."""
     from blissdata_core import ScanValidationError
 
-    key = _raw_scan(data_store, lambda d: None)
+    key = _two_stream_scan(raw_scan, lambda d: None)
     data_store.load_scan(key)
     data_store.load_scan(key)  # the same bytes: remembered as valid
     data_store.redis.execute_command("JSON.SET", key, "$.info", json.dumps([1, 2]))
@@ -245,10 +239,12 @@ def test_a_document_changed_after_a_valid_load_is_validated_again(data_store):
         data_store.load_scan(key)
 
 
-def test_bad_stream_model_breaks_only_that_stream(data_store):
+def test_bad_stream_model_breaks_only_that_stream(data_store, raw_scan):
     from blissdata_core import ScanValidationError
 
-    key = _raw_scan(data_store, lambda d: d["data_streams"]["bad"]["encoding"].update(dtype_str=8))
+    key = _two_stream_scan(
+        raw_scan, lambda d: d["data_streams"]["bad"]["encoding"].update(dtype_str=8)
+    )
     scan = data_store.load_scan(key)
     assert len(scan.streams["good"]) == 0
     with pytest.raises(ScanValidationError, match="dtype_str"):

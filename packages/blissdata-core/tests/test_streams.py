@@ -326,52 +326,29 @@ def test_batches_are_merged_on_the_wire(data_store, new_scan):
         ({"payload": b"1", "len": "x"}, {"type": "json"}, MalformedEntryError),
     ],
 )
-def test_malformed_entries_raise(data_store, fields, encoding, error):
-    import json
-
+def test_malformed_entries_raise(data_store, raw_scan, fields, encoding, error):
     from blissdata_core.ulid import new_ulid
 
-    r = data_store.redis
-    pk, state_pk, stream_pk = new_ulid(), new_ulid(), new_ulid()
-    doc = {
-        "pk": pk,
-        "id": {"pk": new_ulid(), "name": "bad", "number": 1, "data_policy": "p", "session": None,
-               "proposal": None, "collection": None, "dataset": None, "path": None},
-        "info": {},
-        "state_stream": {"pk": state_pk, "encoding": None, "info": None},
-        "data_streams": {"s": {"pk": stream_pk, "encoding": encoding, "info": {}}},
-    }  # fmt: skip
-    r.execute_command("JSON.SET", f"esrf:scan:{pk}", "$", json.dumps(doc))
-    r.xadd(f"esrf:stream:{state_pk}", {"state": 1})
-    r.xadd(f"esrf:stream:{stream_pk}", fields, id="0-1")
-    stream = data_store.load_scan(f"esrf:scan:{pk}").streams["s"]
+    stream_pk = new_ulid()
+    key = raw_scan({"s": {"pk": stream_pk, "encoding": encoding, "info": {}}})
+    data_store.redis.xadd(f"esrf:stream:{stream_pk}", fields, id="0-1")
+    stream = data_store.load_scan(key).streams["s"]
     with pytest.raises(error) as info:
         stream[0]
     assert "'s'" in str(info.value)
 
 
-def test_unknown_encoding_makes_one_broken_stream(data_store):
-    import json
-
+def test_unknown_encoding_makes_one_broken_stream(data_store, raw_scan):
     from blissdata_core import UnknownEncodingError
     from blissdata_core.ulid import new_ulid
 
-    r = data_store.redis
-    pk, state_pk = new_ulid(), new_ulid()
-    doc = {
-        "pk": pk,
-        "id": {"pk": new_ulid(), "name": "bad", "number": 1, "data_policy": "p", "session": None,
-               "proposal": None, "collection": None, "dataset": None, "path": None},
-        "info": {},
-        "state_stream": {"pk": state_pk, "encoding": None, "info": None},
-        "data_streams": {
+    key = raw_scan(
+        {
             "odd": {"pk": new_ulid(), "encoding": {"type": "zstd-magic"}, "info": {}},
             "fine": {"pk": new_ulid(), "encoding": {"type": "json"}, "info": {}},
-        },
-    }  # fmt: skip
-    r.execute_command("JSON.SET", f"esrf:scan:{pk}", "$", json.dumps(doc))
-    r.xadd(f"esrf:stream:{state_pk}", {"state": 1})
-    scan = data_store.load_scan(f"esrf:scan:{pk}")
+        }
+    )
+    scan = data_store.load_scan(key)
     assert len(scan.streams["fine"]) == 0
     with pytest.raises(UnknownEncodingError):
         len(scan.streams["odd"])
