@@ -19,7 +19,7 @@ from writer_helpers import wait_status, write_scan, writer_command
 
 from blissdata_core import DataStore
 from blissdata_writer.producer import simulate_scan
-from blissdata_writer.status import STATUS_PREFIX
+from blissdata_writer.status import STATUS_PREFIX, StatusBoard
 
 
 def _simulate(
@@ -342,6 +342,91 @@ def test_sigterm_exits_cleanly_and_leaves_a_readable_file(redis_url, tmp_path):
     assert status["state"] == "interrupted"
     with h5py.File(path, "r") as f:  # consistent file, entry there
         assert f"{scan.number}.1" in f
+
+
+def test_one_worker_per_scan_and_stop_waits_for_it(redis_url, writer_service):
+    """A scan waiting for PREPARED: its worker is known until it ends, and stop() waits for it."""
+    service = writer_service()
+    scan = DataStore(redis_url).create_scan(
+        {"name": "waits", "number": 1, "data_policy": "no_policy"}, info={}
+    )
+    wait_status(redis_url, scan.key, states=("waiting",))
+    assert not service.service.submit(scan.key), "a second worker was started for one scan"
+    service.stop()
+    # the service has returned: its worker ended, and said so
+    assert StatusBoard(redis_url).read(scan.key)["state"] == "interrupted"
+
+
+@pytest.fixture
+def cpu_hog():
+    """Every core busy with another process while the test runs: races show up under load."""
+    hogs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(os.cpu_count() or 2)
+    ]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("attempt", range(5))
+def test_sigterm_while_several_scans_are_written_under_load(redis_url, tmp_path, cpu_hog, attempt):
+    """SIGTERM mid-write: every scan ends interrupted (or complete), flushed, by one worker."""
+    log_path = tmp_path / "writer.log"
+    paths = [tmp_path / "shared.h5", tmp_path / "shared.h5", tmp_path / "own.h5"]
+    scans: dict[str, str] = {}  # scan key -> file
+    writing = threading.Event()
+
+    def on_prepared(scan):
+        scans[scan.key] = next(iter(scan.info["h5maps"]))
+
+        def watch():
+            while len(scans) < len(paths) or not all(
+                (StatusBoard(redis_url).read(key) or {}).get("points") for key in list(scans)
+            ):
+                time.sleep(0.01)
+            writing.set()
+
+        if len(scans) == len(paths):
+            threading.Thread(target=watch, daemon=True).start()
+
+    with writer_process(redis_url, log_path) as proc:
+        producers = [
+            threading.Thread(
+                target=_simulate,
+                args=(redis_url, path),
+                kwargs={
+                    "npoints": 60,
+                    "count_time": 0.02,
+                    "number": i + 1,
+                    "on_prepared": on_prepared,
+                },
+            )
+            for i, path in enumerate(paths)
+        ]
+        for producer in producers:
+            producer.start()
+        assert writing.wait(60), log_path.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, log_path.read_text()
+        for producer in producers:
+            producer.join(60)
+    log = log_path.read_text()
+    board = StatusBoard(redis_url)
+    for key, file in scans.items():
+        status = board.read(key)  # the writer has exited: its statuses are final
+        assert status["state"] in ("interrupted", "complete"), (status, log)
+        assert log.count(f"{key}: new scan") == 1, log
+        assert status["datasets"], status
+        with h5py.File(file, "r") as f:  # closed by the writer, so it opens with locking
+            for name, count in status["datasets"].items():
+                path, dataset = name.split("::")
+                assert path == file
+                assert len(f[dataset]) == count, (name, count, log)
 
 
 @pytest.mark.reliability

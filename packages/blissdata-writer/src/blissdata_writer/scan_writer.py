@@ -79,36 +79,44 @@ class ScanWriter:
     # --- entry point ----------------------------------------------------------
 
     def run(self) -> ScanStatus:
+        """Write the scan; its final status is published once its files are released."""
         try:
-            self._publish()
-            scan = self._retry(lambda: self._ds.load_scan(self.key))
-            self.status.label = f"{scan.number} {scan.name}"
-            # a load or update reads the document and the state together: the
-            # scan at hand carries the info of the state it is in
-            scan = self._wait_state(scan, ScanState.PREPARED)
-            self._open_maps(scan)
-            if not self._maps and self._refused:
-                return self._finish_refused()
-            if not self._maps:
-                return self._finish("skipped", "no h5maps: nothing to write")
-            self._follow_streams(scan)
-            scan = self._wait_state(scan, ScanState.CLOSED)
-            self._finalize(scan)
-            if self._refused:
-                return self._finish_refused()
-            return self._finish("complete", "saving complete")
+            state, message = self._write()
         except Interrupted:
             self._flush_all()
-            return self._finish("interrupted", "writer stopped before the scan ended")
+            state, message = "interrupted", "writer stopped before the scan ended"
         except Exception as exc:  # one scan's failure never stops the service
             message = describe_error(exc)
             if isinstance(exc, WriterError | OSError | ScanNotFoundError):
                 self._log.error("%s: %s", self.key, message)
             else:
                 self._log.error("%s: %s", self.key, message, exc_info=True)
-            return self._finish("failed", message)
-        finally:
-            self._close_files()
+            state = "failed"
+        closing_errors = self._close_files()
+        if closing_errors and state != "failed":
+            # a file not closed cleanly may miss what was flushed last: never "complete"
+            state, message = "failed", "closing failed: " + "; ".join(closing_errors)
+        return self._finish(state, message)
+
+    def _write(self) -> tuple[str, str]:
+        """The scan's life; returns its final state and message."""
+        self._publish()
+        scan = self._retry(lambda: self._ds.load_scan(self.key))
+        self.status.label = f"{scan.number} {scan.name}"
+        # a load or update reads the document and the state together: the
+        # scan at hand carries the info of the state it is in
+        scan = self._wait_state(scan, ScanState.PREPARED)
+        self._open_maps(scan)
+        if not self._maps and self._refused:
+            return self._refused_outcome()
+        if not self._maps:
+            return "skipped", "no h5maps: nothing to write"
+        self._follow_streams(scan)
+        scan = self._wait_state(scan, ScanState.CLOSED)
+        self._finalize(scan)
+        if self._refused:
+            return self._refused_outcome()
+        return "complete", "saving complete"
 
     # --- steps ----------------------------------------------------------------
 
@@ -295,13 +303,18 @@ class ScanWriter:
         except Exception as exc:  # already failing; keep the first error
             self._log.warning("%s: flush failed: %s", self.key, exc)
 
-    def _close_files(self) -> None:
+    def _close_files(self) -> list[str]:
+        """Release every file; returns what went wrong, per file."""
+        errors = []
         for path in list(self._handles):
             try:
                 self._files.release(path)
             except Exception as exc:
-                self._log.warning("%s: closing %s failed: %s", self.key, path, describe_error(exc))
+                message = f"{path}: {describe_error(exc)}"
+                self._log.error("%s: closing %s", self.key, message)
+                errors.append(message)
         self._handles.clear()
+        return errors
 
     def _check_stop(self) -> None:
         if self._stop.is_set():
@@ -331,9 +344,9 @@ class ScanWriter:
     def _publish(self) -> None:
         self._board.publish(self.status)
 
-    def _finish_refused(self) -> ScanStatus:
+    def _refused_outcome(self) -> tuple[str, str]:
         """Files outside the roots fail the scan, even when the others were written."""
-        return self._finish("failed", "refused target(s): " + "; ".join(self.status.refused))
+        return "failed", "refused target(s): " + "; ".join(self.status.refused)
 
     def _finish(self, state: str, message: str) -> ScanStatus:
         self.status.state = state

@@ -100,10 +100,15 @@ class WritingService:
     # --- workers --------------------------------------------------------------
 
     def submit(self, scan_key: str) -> bool:
-        """Start a worker for a scan, unless one runs or a writer already finished it."""
+        """Start a worker for a scan, unless one runs or a writer already finished it.
+
+        A worker is registered only once started: ``_workers`` then holds exactly
+        the threads that may still write, so one scan never gets two and
+        :meth:`join` waits for every one.
+        """
         with self._lock:
-            alive = self._workers.get(scan_key)
-            if alive is not None and alive.is_alive():
+            self._forget_finished()
+            if scan_key in self._workers:
                 return False
             previous = self.board.read(scan_key)
             if previous is not None and previous.get("state") in TERMINAL_STATES:
@@ -119,9 +124,8 @@ class WritingService:
                 resume=resume,
             )
             thread = threading.Thread(target=writer.run, name=f"scan-{scan_key}", daemon=True)
-            self._workers[scan_key] = thread
-            self._forget_finished()
             thread.start()
+            self._workers[scan_key] = thread
             _logger.info("%s: %s", scan_key, "resuming" if resume else "new scan")
             return True
 
@@ -130,7 +134,12 @@ class WritingService:
             del self._workers[key]
 
     def join(self) -> None:
-        with self._lock:
-            threads = list(self._workers.values())
-        for thread in threads:
-            thread.join()
+        """Wait for every worker, including any submitted while waiting."""
+        while True:
+            with self._lock:
+                self._forget_finished()
+                threads = list(self._workers.values())
+            if not threads:
+                return
+            for thread in threads:
+                thread.join()
