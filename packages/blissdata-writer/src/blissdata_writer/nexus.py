@@ -30,16 +30,16 @@ from .h5items import (
 )
 
 
-def open_file(path: str) -> h5py.File:
-    """Open (or create) a target file for appending entries."""
-    return h5py.File(path, mode="a", track_order=True)
+def open_file(path: str, new: bool = False) -> h5py.File:
+    """Open a target file for appending entries; ``new``: an empty file to initialise."""
+    return h5py.File(path, mode="w" if new else "a", track_order=True)
 
 
-def check_free(file: h5py.File, root: Group) -> None:
-    """Refuse a map whose top-level items already exist (another scan's entry)."""
+def check_free(file: h5py.File, root: Group, path: str) -> None:
+    """Refuse a map whose top-level items already exist (another scan's entry) in ``path``."""
     taken = sorted(name for name in root.children if name in file)
     if taken:
-        raise EntryExistsError(f"{file.filename}: {', '.join(taken)} already exist(s) in the file")
+        raise EntryExistsError(f"{path}: {', '.join(taken)} already exist(s) in the file")
 
 
 def remove_entries(file: h5py.File, root: Group) -> None:

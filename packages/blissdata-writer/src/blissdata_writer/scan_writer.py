@@ -137,30 +137,26 @@ class ScanWriter:
         maps = {path: parse_root(raw, path) for path, raw in raw_maps.items()}
         self.status.state = "writing"
         for path, root in maps.items():
-            if self._allowed(path):
-                self._start_file(path, root)
+            self._start_file(path, root)
         self._publish()
 
-    def _allowed(self, path: str) -> bool:
+    def _start_file(self, path: str, root: Group) -> None:
+        """Open the file at the very path the allow-list checked (or refuse it)."""
         try:
-            check_target(path, self._roots)
-            return True
+            handle = self._files.acquire(check_target(path, self._roots))
         except PathRefusedError as exc:
             self._log.error("%s: %s", self.key, exc)
             self.status.refused.append(str(exc))
             self._refused.add(path)
-            return False
-
-    def _start_file(self, path: str, root: Group) -> None:
-        handle = self._files.acquire(path)
+            return
         self._handles[path] = handle
-        self._space[path] = SpaceGuard(path)
+        self._space[path] = SpaceGuard(handle.path)
         self._space[path].check(0)
         with handle.lock() as f:
             if self._resume:
                 nexus.remove_entries(f, root)
             else:
-                nexus.check_free(f, root)
+                nexus.check_free(f, root, path)
             self.status.files.append(path)
             self._publish()  # "writing" with this file: a restart may now remove what we write
             nexus.write_root(f, root)
@@ -264,7 +260,7 @@ class ScanWriter:
         for path, raw in raw_maps.items():
             new = parse_root(raw, path)
             if path not in self._maps:
-                if path not in self._refused and self._allowed(path):
+                if path not in self._refused:
                     self._start_file(path, new)
                 continue
             prev = self._maps[path]
@@ -306,9 +302,9 @@ class ScanWriter:
     def _close_files(self) -> list[str]:
         """Release every file; returns what went wrong, per file."""
         errors = []
-        for path in list(self._handles):
+        for path, handle in self._handles.items():
             try:
-                self._files.release(path)
+                self._files.release(handle)
             except Exception as exc:
                 message = f"{path}: {describe_error(exc)}"
                 self._log.error("%s: closing %s", self.key, message)
