@@ -152,3 +152,19 @@ def test_docker_probe_sees_an_answering_engine(monkeypatch: pytest.MonkeyPatch) 
             monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
             assert docker_available() is True
             thread.join()
+
+
+def test_fixtures_are_opt_in_for_other_test_suites(tmp_path: Path) -> None:
+    """Installing blissdata-core brings no fixture into a foreign suite, until it opts in."""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_theirs.py").write_text("def test_uses_it(redis_url):\n    pass\n")
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)]
+    plain = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True, cwd=tmp_path)
+    assert "fixture 'redis_url' not found" in plain.stdout, plain.stdout
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["blissdata_core.testing"]\n')
+    opted_in = subprocess.run(
+        [*command, "--fixtures", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert "redis_url" in opted_in.stdout, opted_in.stdout

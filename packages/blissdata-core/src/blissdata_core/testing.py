@@ -1,4 +1,9 @@
-"""pytest plugin shared by every blissdata package (registered through ``pytest11``).
+"""pytest plugin shared by every blissdata package, opted into by a top-level ``conftest.py``::
+
+    pytest_plugins = ["blissdata_core.testing"]
+
+It is not registered through ``pytest11``: installing blissdata-core adds no
+fixture to other projects' test suites.
 
 Fixtures
 --------
