@@ -28,7 +28,7 @@ import numpy as np
 from blissdata_core import DataStore
 from blissdata_core.errors import DatabaseNotInitialisedError
 from blissdata_writer.producer import SCAN_KINDS, simulate_scan
-from blissdata_writer.status import read_status
+from blissdata_writer.status import TERMINAL_STATES, read_status
 
 
 def log(message: str) -> None:
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         deadline = time.monotonic() + 60
         while True:
             status = read_status(url, scan.key)
-            if status and status["state"] in ("complete", "failed", "skipped"):
+            if status and status["state"] in TERMINAL_STATES:
                 break
             if time.monotonic() > deadline:
                 log(f"the writer did not finish: {status}")

@@ -78,3 +78,37 @@ def test_cursor_group_over_the_good_streams(data_store, fake_plugins):
     readable = {n: s for n, s in scan.streams.items() if not isinstance(s, MissingPluginStream)}
     views = CursorGroup(readable).read()
     assert [s.name for s in views] == ["good"]
+
+
+def test_cursor_group_over_every_stream_follows_the_readable_ones(data_store, fake_plugins):
+    """A group over ``scan.streams`` reads the rest and shows the broken stream as skipped."""
+    from blissdata_core import Cursor, CursorGroup, EndOfStream
+
+    key = _scan_with(data_store, fake_plugins, "no_such_plugin")
+    scan = data_store.load_scan(key)
+    group = CursorGroup(scan.streams)
+    odd = scan.streams["odd"]
+    assert list(group.skipped) == [odd]
+    assert isinstance(group.skipped[odd], MissingPluginException)
+    assert "no_such_plugin" in str(group.skipped[odd])
+    views = group.read(timeout=10)
+    assert [s.name for s in views] == ["good"]
+    np.testing.assert_array_equal(views[scan.streams["good"]].get_data(), np.arange(3.0))
+    with pytest.raises(EndOfStream):
+        group.read(timeout=10)
+    with pytest.raises(MissingPluginException, match="no_such_plugin"):
+        Cursor(odd).read(timeout=10)
+
+
+def test_served_plugin_is_missing_again_afterwards(data_store):
+    """``plugins.served`` plays a producer that has a plugin the reader lacks."""
+    import types
+
+    scan = data_store.create_scan({"name": "ascan", "number": 1, "data_policy": "no_policy"})
+    with plugins.served("producer_only", types.SimpleNamespace(stream_cls=Stream)):
+        odd = scan.create_stream(
+            Stream.make_definition("odd", "float64", info={"plugin": "producer_only"})
+        )
+    assert type(odd) is Stream
+    scan.prepare()
+    assert isinstance(data_store.load_scan(scan.key).streams["odd"], MissingPluginStream)

@@ -13,7 +13,7 @@ import h5py
 
 from blissdata_core import DataStore
 from blissdata_writer.scan_writer import ScanWriter
-from blissdata_writer.status import ScanStatus, StatusBoard
+from blissdata_writer.status import TERMINAL_STATES, ScanStatus, StatusBoard
 
 
 class BlissWriter:
@@ -111,7 +111,7 @@ def write_scan(redis_url: str, scan_key: str, roots: list[str] | None = None) ->
 
 
 def wait_status(
-    redis_url: str, scan_key: str, states=("complete", "failed", "skipped"), timeout: float = 60.0
+    redis_url: str, scan_key: str, states=TERMINAL_STATES, timeout: float = 60.0
 ) -> dict:
     """Poll the scan's writing status until it reaches one of ``states`` (timeout only as a guard)."""
     board = StatusBoard(redis_url)

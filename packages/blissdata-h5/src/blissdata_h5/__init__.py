@@ -6,7 +6,14 @@
 
 from .attrs import AttributeManager
 from .dataset import Dataset
-from .errors import DanglingLinkError, FileSourceError, H5MapError, H5PathError, MissingStreamError
+from .errors import (
+    DanglingLinkError,
+    FileSourceError,
+    H5MapError,
+    H5PathError,
+    MissingPluginError,
+    MissingStreamError,
+)
 from .file import File
 from .group import Group
 
@@ -19,5 +26,6 @@ __all__ = [
     "Group",
     "H5MapError",
     "H5PathError",
+    "MissingPluginError",
     "MissingStreamError",
 ]

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from blissdata_core.errors import BlissdataError
+
 from . import selection
 from .base import HLObject
 from .nodes import DatasetNode
@@ -97,7 +99,10 @@ class Dataset(HLObject):
         return _AsStr(self, encoding, errors)
 
     def __repr__(self) -> str:
-        return f'<blissdata_h5 dataset "{self._name}": shape {self.shape}, type "{self.dtype.str}">'
+        try:
+            return f'<blissdata_h5 dataset "{self._name}": shape {self.shape}, type "{self.dtype.str}">'
+        except BlissdataError as exc:  # repr must not fail: an unreadable stream says why
+            return f'<blissdata_h5 dataset "{self._name}": {exc}>'
 
 
 class _AsStr:

@@ -6,7 +6,7 @@ h5py (``except KeyError``) keeps working; their message always names the path.
 
 from __future__ import annotations
 
-from blissdata_core.errors import BlissdataError
+from blissdata_core.errors import BlissdataError, MissingPluginException
 
 
 class _KeyErrorMessage(KeyError):
@@ -32,6 +32,19 @@ class H5MapError(BlissdataError, ValueError):
     def __init__(self, path: str, message: str):
         self.path = path
         super().__init__(f"{path}: {message}")
+
+
+class MissingPluginError(MissingPluginException):
+    """A streamed dataset's stream needs a plugin that is not installed here."""
+
+    def __init__(self, path: str, stream_name: str, plugin_name: str):
+        self.path = path
+        self.stream_name = stream_name
+        self.plugin_name = plugin_name
+        BlissdataError.__init__(
+            self,
+            f"{path}: stream {stream_name!r} needs plugin {plugin_name!r}, which is not installed",
+        )
 
 
 class FileSourceError(BlissdataError, OSError):

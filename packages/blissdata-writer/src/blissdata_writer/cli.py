@@ -14,6 +14,10 @@ from .scan_writer import ScanWriter
 from .service import WritingService
 from .status import StatusBoard
 
+#: ``write``'s exit status: 0 every mapped dataset written, 2 written but some
+#: left out (``incomplete``: the status names them), 1 anything else.
+WRITE_EXIT_CODES = {"complete": 0, "incomplete": 2}
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -29,7 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--root", action="append", default=None, help="allowed directory (repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress display")
 
-    write = sub.add_parser("write", help="write one scan (waits for it to close)")
+    write = sub.add_parser(
+        "write",
+        help="write one scan (waits for it to close); exit 0 complete, 2 incomplete, 1 failed",
+    )
     write.add_argument("redis_url")
     write.add_argument("scan_key")
     write.add_argument(
@@ -89,7 +96,7 @@ def _write(args: argparse.Namespace) -> int:
     )
     status = writer.run()
     print(f"{args.scan_key}: {status.state} ({status.points} points) {status.message}")
-    return 0 if status.state == "complete" else 1
+    return WRITE_EXIT_CODES.get(status.state, 1)
 
 
 def _simulate(args: argparse.Namespace) -> int:

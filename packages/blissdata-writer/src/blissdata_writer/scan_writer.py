@@ -2,7 +2,10 @@
 
 Life of a scan: wait for PREPARED, write the static items, append streamed
 data as it arrives (flushing at least every 0.5 s), make the lima virtual
-datasets when streams end, wait for CLOSED, then apply the final maps. Any
+datasets when streams end, wait for CLOSED, then apply the final maps. A
+mapped dataset that cannot be written (its stream's plugin is not installed,
+its stream holds JSON values) is left out, logged as an error and listed in
+the status, and the scan ends ``incomplete``, never ``complete``. Any
 error fails this scan only; a lost Redis connection is retried, re-reading
 streams from their start and skipping the points already in the file.
 """
@@ -20,7 +23,8 @@ import numpy as np
 import redis
 
 from blissdata_core import CursorGroup, DataStore, EndOfStream, ScanState
-from blissdata_core.errors import ScanNotFoundError, ServerConnectionError
+from blissdata_core.errors import MissingPluginException, ScanNotFoundError, ServerConnectionError
+from blissdata_core.streams.stream import BrokenStream
 
 from . import nexus
 from .datasets import ArrayDatasetWriter, LimaDatasetWriter
@@ -116,6 +120,8 @@ class ScanWriter:
         self._finalize(scan)
         if self._refused:
             return self._refused_outcome()
+        if self.status.missing:
+            return self._incomplete_outcome()
         return "complete", "saving complete"
 
     # --- steps ----------------------------------------------------------------
@@ -174,15 +180,22 @@ class ScanWriter:
                     self._writers.setdefault(stream_name, []).append((path, writer))
 
     def _writer_for(self, stream: Any, path: str, dpath: str, npoints: int | None) -> Any:
+        reason = unwritable_reason(stream)
+        if reason is not None:
+            self._leave_out(path, dpath, reason)
+            return None
         info = stream.info or {}
         if stream.plugin == "lima" or info.get("plugin") == "lima":
             return LimaDatasetWriter(
                 dpath, path, info["dtype"], tuple(info["shape"]), info["lima_info"]
             )
-        if stream.kind != "array":
-            self._warn(f"{path}::{dpath}: stream {stream.name!r} is not numeric, not saved")
-            return None
         return ArrayDatasetWriter(dpath, stream.dtype, tuple(stream.shape), npoints)
+
+    def _leave_out(self, path: str, dpath: str, reason: str) -> None:
+        """A mapped dataset that will not be written: an error in the log and the status."""
+        where = f"{path}::{dpath}"
+        self._log.error("%s: %s not written: %s", self.key, where, reason)
+        self.status.missing[where] = reason
 
     def _follow_streams(self, scan: Any) -> None:
         npoints = scan.info.get("npoints")
@@ -262,12 +275,16 @@ class ScanWriter:
             if path not in self._maps:
                 if path not in self._refused:
                     self._start_file(path, new)
+                    for dpath in stream_datasets(new):
+                        self._leave_out(path, dpath, LATE_STREAM)
                 continue
             prev = self._maps[path]
             streamed = {w.path for w in self._writers_by_file().get(path, []) if w.created}
             before = stream_datasets(prev)
             for dpath, stream_name in stream_datasets(new).items():
-                if before.get(dpath) != stream_name:
+                if dpath not in before:
+                    self._leave_out(path, dpath, LATE_STREAM)
+                elif before[dpath] != stream_name:
                     self._warn(
                         f"{path}::{dpath}: streamed datasets cannot change after PREPARED, ignored"
                     )
@@ -344,6 +361,13 @@ class ScanWriter:
         """Files outside the roots fail the scan, even when the others were written."""
         return "failed", "refused target(s): " + "; ".join(self.status.refused)
 
+    def _incomplete_outcome(self) -> tuple[str, str]:
+        """Everything else is written; the datasets left out keep the scan from ``complete``."""
+        left_out = "; ".join(f"{where} ({why})" for where, why in self.status.missing.items())
+        message = f"saving incomplete: {len(self.status.missing)} mapped dataset(s) not written: "
+        self._log.error("%s: %s%s", self.key, message, left_out)
+        return "incomplete", message + left_out
+
     def _finish(self, state: str, message: str) -> ScanStatus:
         self.status.state = state
         self.status.message = message
@@ -351,6 +375,26 @@ class ScanWriter:
         if state == "complete":
             self._log.info("%s: %s (%d points)", self.key, message, self.status.points)
         return self.status
+
+
+#: Why a streamed dataset that appears in the maps only at CLOSED is not written.
+LATE_STREAM = "streamed dataset mapped after PREPARED: its stream was not followed"
+
+
+def unwritable_reason(stream: Any) -> str | None:
+    """Why a mapped stream cannot become a dataset, or None when it can."""
+    if isinstance(stream, BrokenStream):
+        error = stream.exception
+        if isinstance(error, MissingPluginException):
+            return (
+                f"stream {stream.name!r} needs plugin {error.plugin_name!r}, which is not installed"
+            )
+        return f"stream {stream.name!r} cannot be read: {error}"
+    if stream.plugin == "lima" or stream.kind == "array":
+        return None
+    if stream.kind == "json":
+        return f"stream {stream.name!r} holds JSON values, not array data"
+    return f"stream {stream.name!r} holds {stream.kind} items, not array data"
 
 
 def _nbytes(data: Any) -> int:

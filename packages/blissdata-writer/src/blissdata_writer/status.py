@@ -2,13 +2,17 @@
 
 Key ``blissdata_writer:status:<scan key>`` holds a JSON document::
 
-    {"scan": <scan key>, "state": "waiting|writing|complete|failed|skipped|interrupted",
+    {"scan": <scan key>,
+     "state": "waiting|writing|complete|incomplete|failed|skipped|interrupted",
      "message": str, "points": int, "expected": int|null, "datasets": {"<file>::<path>": int},
-     "files": [str], "refused": [str], "warnings": [str], "writer": "<host>:<pid>",
-     "updated": <unix time>}
+     "missing": {"<file>::<path>": "<reason>"}, "files": [str], "refused": [str],
+     "warnings": [str], "writer": "<host>:<pid>", "updated": <unix time>}
 
 ``points`` is the number of points written over all streamed datasets;
 ``expected`` the number to come when the scan info tells ``npoints`` (else null).
+``missing`` lists the mapped datasets that cannot be written (their stream's
+plugin is not installed, or the stream holds JSON values): the scan still
+writes everything else, and ends ``incomplete`` instead of ``complete``.
 ``interrupted`` means the writer stopped before the scan ended; a restarted
 writer picks such scans up again (as it does ``waiting`` and ``writing`` ones).
 """
@@ -30,7 +34,7 @@ STATUS_PREFIX = "blissdata_writer:status:"
 CURSOR_KEY = "blissdata_writer:since"
 STATUS_TTL = 7 * 24 * 3600
 
-TERMINAL_STATES = ("complete", "failed", "skipped")
+TERMINAL_STATES = ("complete", "incomplete", "failed", "skipped")
 
 _logger = logging.getLogger(__name__)
 
@@ -48,6 +52,8 @@ class ScanStatus:
     #: points expected over all streamed datasets, when the scan tells (info["npoints"])
     expected: int | None = None
     datasets: dict[str, int] = field(default_factory=dict)
+    #: mapped datasets left out, "<file>::<path>" -> why
+    missing: dict[str, str] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

@@ -5,6 +5,9 @@ of what arrived since, blocking if asked to, and raises
 :class:`~blissdata_core.errors.EndOfStream` once everything up to the seal has
 been returned.  A :class:`CursorGroup` reads many streams in one round trip
 per call (pipelined XREADs), each asking for about ``READ_BYTES`` of entries.
+A stream that cannot be read (its plugin is missing or broken) does not stop
+a group: the group follows the others and lists it in ``skipped``; a
+:class:`Cursor` over that stream alone raises its error when read.
 """
 
 from __future__ import annotations
@@ -13,7 +16,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EmptyViewException, EndOfStream, IndexNoMoreThereError
+from ..errors import (
+    BrokenPluginException,
+    EmptyViewException,
+    EndOfStream,
+    IndexNoMoreThereError,
+    MissingPluginException,
+)
 from .entries import Entry, parse_entries
 from .event_stream import ZERO_COPY_PAYLOAD
 from .publisher import MERGE_PAYLOAD_LIMIT, MERGED_ENTRY_LIMIT
@@ -331,14 +340,24 @@ class CursorGroup:
     def __init__(self, streams: Iterable[BaseStream] | Mapping[Any, BaseStream]):
         if isinstance(streams, Mapping):
             streams = streams.values()
-        streams = list(streams)
-        stores = {id(s.event_stream._data_store) for s in streams}
-        if len(stores) > 1:
-            raise ValueError("A CursorGroup reads streams of a single data store")
         self._active: dict[str, _CursorState] = {}
         self._done: dict[str, _CursorState] = {}
+        self._skipped: dict[BaseStream, BaseException] = {}
         for stream in streams:
-            self._active[stream.key] = _CursorState(stream)
+            try:
+                state = _CursorState(stream)
+            except (MissingPluginException, BrokenPluginException) as exc:
+                self._skipped[stream] = exc
+                continue
+            self._active[stream.key] = state
+        stores = {id(s.events._data_store) for s in self._active.values()}
+        if len(stores) > 1:
+            raise ValueError("A CursorGroup reads streams of a single data store")
+
+    @property
+    def skipped(self) -> dict[BaseStream, BaseException]:
+        """Streams this group does not follow, each with the error reading it raises."""
+        return dict(self._skipped)
 
     @property
     def position(self) -> dict[BaseStream, int]:
@@ -412,14 +431,17 @@ class Cursor:
     def __init__(self, stream: BaseStream):
         self._group = CursorGroup([stream])
         self._stream = stream
+        self._error = self._group.skipped.get(stream)
 
     @property
     def position(self) -> int:
-        return self._group.position[self._stream]
+        return self._group.position.get(self._stream, 0)
 
     def read(
         self, block: bool = True, timeout: float = 0, last_only: bool = False
     ) -> BaseView | None:
         """New points as a view, ``None`` when nothing arrived (non-blocking or timeout)."""
+        if self._error is not None:
+            raise self._error
         views = self._group.read(block=block, timeout=timeout, last_only=last_only)
         return views.get(self._stream)

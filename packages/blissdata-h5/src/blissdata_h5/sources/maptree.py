@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from blissdata_core.streams.stream import BrokenStream
+
 from .. import values
 from ..errors import H5MapError, MissingStreamError
 from ..nodes import (
@@ -155,8 +157,10 @@ def _dataset(value: Any, attributes: Any, path: str, context: ScanContext) -> Da
             raise MissingStreamError(
                 f"{path} in {context.filename}: the scan has no stream {name!r}"
             ) from None
-        from .streamed import StreamDataset
+        from .streamed import StreamDataset, UnreadableStreamDataset
 
+        if isinstance(stream, BrokenStream):
+            return UnreadableStreamDataset(stream, attrs, path)
         return StreamDataset(stream, attrs, path)
     return StaticDataset(value, attrs, path)
 

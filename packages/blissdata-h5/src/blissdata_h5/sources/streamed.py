@@ -5,6 +5,11 @@ sealed the dataset is final; a stream sealed without any point is *hidden*,
 because the writer creates no dataset for it.  Points of variable shape (a
 ``-1`` dimension) are padded to the largest point seen, with NaN for floats
 and 0 otherwise, as the writer pads them in the file.
+
+A stream that cannot be read (its plugin is missing or broken) gives an
+:class:`UnreadableStreamDataset`: listed, opened and iterated over like any
+dataset (name, attributes), it raises an error naming the plugin as soon as
+its shape, dtype or data is asked for.
 """
 
 from __future__ import annotations
@@ -16,16 +21,48 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import H5MapError
+from blissdata_core.errors import BrokenPluginException, MissingPluginException
+
+from ..errors import H5MapError, MissingPluginError
 from ..nodes import DatasetNode
 
 _POLL_PERIOD = 0.02
 
 
+class UnreadableStreamDataset(DatasetNode):
+    """Stands in for a dataset whose stream cannot be read; data access raises why."""
+
+    def __init__(self, stream: Any, attrs: Mapping[str, Any], path: str):
+        self._attrs = attrs
+        self.path = path
+        cause = stream.exception
+        if isinstance(cause, MissingPluginException):
+            self._error: Exception = MissingPluginError(path, stream.name, cause.plugin_name)
+        else:
+            self._error = BrokenPluginException(f"{path}: {cause}")
+        self._error.__cause__ = cause
+
+    @property
+    def attrs(self) -> Mapping[str, Any]:
+        return self._attrs
+
+    def _fail(self, *args: Any) -> Any:
+        raise self._error
+
+    dtype = property(_fail)  # type: ignore[assignment]
+    shape = property(_fail)  # type: ignore[assignment]
+    live = property(_fail)  # type: ignore[assignment]
+    read_all = _fail
+    read_rows = _fail
+    wait = _fail
+
+
 class StreamDataset(DatasetNode):
     def __init__(self, stream: Any, attrs: Mapping[str, Any], path: str):
-        if getattr(stream, "kind", "array") != "array":
-            raise H5MapError(path, f"stream {stream.name!r} holds JSON events, not array data")
+        kind = getattr(stream, "kind", "array")
+        if kind != "array":
+            what = "JSON events" if kind == "json" else f"{kind} items"
+            raise H5MapError(path, f"stream {stream.name!r} holds {what}, not array data")
         self._stream = stream
         self._attrs = attrs
         self.path = path

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -52,3 +54,27 @@ def load_plugin(name: str) -> Any | None:
         plugin = entry.load()
         _loaded[name] = plugin
         return plugin
+
+
+@contextmanager
+def served(name: str, plugin: Any) -> Iterator[None]:
+    """Serve ``plugin`` under ``name`` for the duration, installed or not.
+
+    For tests and tools that play a producer having a plugin the reader lacks:
+    streams created inside use ``plugin``; scans loaded after see it missing
+    again (unless an entry point of that name is installed).
+    """
+    with _lock:
+        previous = _loaded.get(name, _ABSENT)
+        _loaded[name] = plugin
+    try:
+        yield
+    finally:
+        with _lock:
+            if previous is _ABSENT:
+                _loaded.pop(name, None)
+            else:
+                _loaded[name] = previous
+
+
+_ABSENT = object()
