@@ -27,6 +27,7 @@ import numpy as np
 
 from blissdata_core import DataStore
 from blissdata_core.errors import DatabaseNotInitialisedError
+from blissdata_h5.display import format_value
 from blissdata_writer.producer import SCAN_KINDS, simulate_scan
 from blissdata_writer.status import TERMINAL_STATES, read_status
 
@@ -122,7 +123,7 @@ def print_tree(path: Path) -> None:
         extra = []
         if isinstance(obj, h5py.Dataset) and obj.shape == ():
             value = obj[()]
-            extra.append(repr(value.decode() if isinstance(value, bytes) else value))
+            extra.append(format_value(value))
         elif isinstance(obj, h5py.Dataset):
             extra.append(f"{obj.dtype} {obj.shape}" + (" virtual" if obj.is_virtual else ""))
         if nx:

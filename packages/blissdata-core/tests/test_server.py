@@ -117,6 +117,9 @@ def test_cli_prints_url_and_stops_cleanly(
     assert line.endswith("\n")
     port = int(match[1])
     _assert_redis_stack(line.strip())
+    from blissdata_core import DataStore
+
+    DataStore(line.strip()).close()  # initialised: a client works on the printed URL at once
 
     proc.send_signal(sig)
     assert proc.wait(HANG_GUARD) == 0, proc.stderr.read()  # type: ignore[union-attr]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 from collections.abc import Sequence
+
+from .commands._common import ENV_URL
+from .user_errors import run_cli
 
 #: Subcommand modules under ``blissdata_core.commands`` (each names its own
 #: command, e.g. memory_manager -> "memory-manager"), in help order.
-COMMANDS: tuple[str, ...] = ("server", "memory_manager", "ls", "search", "show", "tail")
+COMMANDS: tuple[str, ...] = ("server", "init", "memory_manager", "ls", "search", "show", "tail")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    url = getattr(args, "url", None) or getattr(args, "redis_url", None) or os.environ.get(ENV_URL)
+    return run_cli(f"blissdata {args.command}", lambda: args.func(args), url)
 
 
 if __name__ == "__main__":  # pragma: no cover

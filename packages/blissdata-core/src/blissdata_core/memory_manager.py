@@ -207,7 +207,8 @@ class MemoryManager:
         raw = self._conn.call("GET", PROTOCOL_KEY)
         if raw is None:
             raise DatabaseNotInitialisedError(
-                f"{redact_url(self.url)} holds no blissdata protocol key (not initialised)"
+                f"{redact_url(self.url)} holds no blissdata protocol key (not initialised: "
+                f"run `blissdata init {redact_url(self.url)}`)"
             )
         if raw not in (str(PROTOCOL_VERSION).encode(), str(PROTOCOL_VERSION)):
             raise ProtocolVersionError(

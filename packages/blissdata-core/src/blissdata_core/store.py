@@ -108,7 +108,8 @@ class DataStore:
         if raw is None:
             raise DatabaseNotInitialisedError(
                 f"No blissdata protocol version found on {redact_url(self._url)}: the database is "
-                "not initialised (create it with DataStore(url, init_db=True) on an empty database)"
+                f"not initialised (run `blissdata init {redact_url(self._url)}`, or "
+                "DataStore(url, init_db=True), on an empty database)"
             )
         try:
             version = int(raw)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
 import h5py
 
 from blissdata_core.errors import BlissdataError
+from blissdata_core.user_errors import run_cli, user_message
 
 from .dataset import Dataset
+from .display import format_value
 from .file import REDIS_URL_ENV, SOURCES, File
 from .group import Group
 
@@ -60,7 +63,7 @@ def tree(file: File, out: Any = None, attributes: bool = False) -> None:
                         value = obj.attrs[attr]
                     except (KeyError, BlissdataError) as exc:
                         value = f"<error: {exc}>"
-                    out.write(f"    @{attr} = {value!r}\n")
+                    out.write(f"    @{attr} = {format_value(value)}\n")
             if isinstance(obj, Group):
                 walk(obj, name + "/")
 
@@ -76,13 +79,19 @@ def main(argv: list[str] | None = None) -> int:
     tree_cmd.add_argument("--source", choices=SOURCES, default="auto")
     tree_cmd.add_argument("--attrs", action="store_true", help="also print attributes")
     args = parser.parse_args(argv)
-    try:
-        with File(args.file, data_store=args.redis, source=args.source) as file:
-            tree(file, attributes=args.attrs)
-    except (OSError, ValueError, KeyError) as exc:
-        print(f"blissdata-h5: {exc}", file=sys.stderr)
-        return 1
-    return 0
+
+    def show() -> int:
+        try:
+            with File(args.file, data_store=args.redis, source=args.source) as file:
+                tree(file, attributes=args.attrs)
+        except (OSError, ValueError, KeyError) as exc:
+            if user_message(exc) is not None:  # a server or database the user can fix
+                raise
+            print(f"blissdata-h5: {exc}", file=sys.stderr)
+            return 1
+        return 0
+
+    return run_cli("blissdata-h5", show, args.redis or os.environ.get(REDIS_URL_ENV))
 
 
 if __name__ == "__main__":

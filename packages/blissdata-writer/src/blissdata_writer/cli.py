@@ -7,6 +7,7 @@ import logging
 import sys
 
 from blissdata_core import DataStore
+from blissdata_core.user_errors import run_cli
 
 from .producer import DETECTORS, SCAN_KINDS, simulate_scan
 from .progress import Progress
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, args.log_level),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
-    return {"run": _run, "write": _write, "simulate": _simulate}[args.command](args)
+    command = {"run": _run, "write": _write, "simulate": _simulate}[args.command]
+    return run_cli(f"blissdata-writer {args.command}", lambda: command(args), args.redis_url)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -53,18 +53,16 @@ def open_store(url: str | None) -> Iterator[Any]:
 
 
 def run_command(name: str, body: Any, args: argparse.Namespace) -> int:
-    """Run ``body(args)``; known failures become a message on stderr and exit code 1."""
+    """Run ``body(args)``; a :class:`CommandError` becomes a message on stderr and exit code 1.
+
+    Other failures a user can fix (server, database) are told by the ``blissdata``
+    entry point for every command alike (:mod:`blissdata_core.user_errors`).
+    """
     try:
         return int(body(args) or 0)
-    except (CommandError, BlissdataError) as exc:
+    except CommandError as exc:
         print(f"blissdata {name}: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # output piped into head, less...
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        return 0
 
 
 def load_scan(store: Any, key: str) -> Any:

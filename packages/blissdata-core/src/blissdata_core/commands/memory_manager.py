@@ -67,7 +67,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from blissdata_core.errors import BlissdataError
     from blissdata_core.memory_manager import MemoryManager
 
     logging.basicConfig(
@@ -86,11 +85,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     with manager:
         if args.once:
-            try:
-                summary = manager.run_once()
-            except BlissdataError as exc:
-                print(f"blissdata memory-manager: {exc}", file=sys.stderr)
-                return 1
+            summary = manager.run_once()  # failures are told by the entry point
             print(json.dumps(summary), flush=True)
             return 0
         stop = threading.Event()

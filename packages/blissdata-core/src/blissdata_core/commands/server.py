@@ -42,6 +42,11 @@ def register(subparsers: Any) -> None:
         help="working directory of the server, kept on exit "
         "(default: a temporary directory removed on exit)",
     )
+    parser.add_argument(
+        "--no-init",
+        action="store_true",
+        help="leave the new database empty (default: initialise it, as `blissdata init` does)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -64,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"blissdata server: {exc}", file=sys.stderr)
         return 2
     try:
+        if not args.no_init:
+            from blissdata_core.store import DataStore
+
+            DataStore(server.url, init_db=True).close()
         print(server.url, flush=True)
         print(
             f"blissdata server: {server.command.origin}, pid {server.pid}, dir {server.dir}"
