@@ -230,10 +230,10 @@ class EventStream:
             return self.encoder.empty()
         sequential, self._next_start = start == self._next_start, stop
         entries = self._read_ahead_entries(start, stop) if sequential else None
+        previous: list[Entry] = []
         if entries is None:
-            entries = self._range_ahead(start, stop, sequential)
+            previous, entries = self._range_ahead(start, stop, sequential)
         if not entries or entries[0].index > start:
-            previous = self.revrange(end=start, count=1)
             if previous and previous[0].end > start:
                 entries.insert(0, previous[0])
                 ahead = self._ahead
@@ -257,15 +257,32 @@ class EventStream:
             return None
         return [e for e in ahead if e.end > start and e.index < stop]
 
-    def _range_ahead(self, start: int, stop: int, sequential: bool) -> list[Entry]:
-        """Data entries of points ``start..stop``, and beyond when reading in order."""
+    def _range_ahead(
+        self, start: int, stop: int, sequential: bool
+    ) -> tuple[list[Entry], list[Entry]]:
+        """The entry before ``start`` and the data entries of points ``start..stop``, in one
+        round trip, and beyond ``stop`` when reading in order.
+
+        An entry holds a batch of points: the one holding ``start`` may begin before it.
+        """
         point_nbytes = self._point_nbytes
         extra = READ_AHEAD_BYTES // point_nbytes if sequential and point_nbytes else 0
         # never past the seal, nor past the last data id (an open-ended slice)
         end = MAX_STREAM_ID if self._seal_total is None else self._seal_total
         extra = max(0, min(extra, end - stop))
         points = stop - start + extra
-        entries = [e for e in self.range(start, stop - 1 + extra, points=points) if not e.is_seal]
+        replies = self._conn.call_many(
+            [
+                ("XREVRANGE", self.key, start, "-", "COUNT", 1),
+                ("XRANGE", self.key, start, stop - 1 + extra),
+            ],
+            zero_copy=self._zero_copy_for(points),
+        )
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        previous = [e for e in self._parse(replies[0]) if not e.is_seal]
+        entries = [e for e in self._parse(replies[1]) if not e.is_seal]
         # only copies are decoded twice: payloads read without copy would make
         # arrays of two slices share their memory
         consecutive = all(a.end == b.index for a, b in zip(entries, entries[1:]))
@@ -273,7 +290,7 @@ class EventStream:
             self._ahead = entries
         else:
             self._ahead = []
-        return [e for e in entries if e.index < stop]
+        return previous, [e for e in entries if e.index < stop]
 
     def _resolve_bounds(self, start: int | None, stop: int | None) -> tuple[int, int]:
         total = self._seal_total

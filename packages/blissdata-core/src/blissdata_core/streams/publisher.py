@@ -34,8 +34,10 @@ from ..protocol import DATA_ENTRY_SEQ, PROTOCOL_KEY
 
 #: Payloads up to this size are concatenated into batch entries.
 MERGE_PAYLOAD_LIMIT = 64 * 1024
-#: Upper bound of one merged entry.
-MERGED_ENTRY_LIMIT = 1024 * 1024
+#: Upper bound of one merged entry.  An entry is read whole: a reader that wants
+#: a few points of it pays for all of it, so merged entries stay small enough for
+#: random access (a slice reads at most two entries it does not need whole).
+MERGED_ENTRY_LIMIT = 64 * 1024
 #: Upper bound of the payload bytes of one pipelined round trip.
 ROUND_TRIP_LIMIT = 16 * 1024 * 1024
 
