@@ -38,7 +38,7 @@ PACKAGES = ("blissdata-core", "blissdata-h5", "blissdata-writer")
 #: Extras installed for the tests; they count for the "oldest" pins too, except test tools.
 EXTRAS = {
     "blissdata-core": ["test", "hdf5", "fast"],
-    "blissdata-h5": ["test"],
+    "blissdata-h5": ["test", "web"],
     "blissdata-writer": ["test"],
 }
 #: Extras whose lower bounds are not pinned in "oldest": test tooling, not runtime.

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 
 class Dataset(HLObject):
+    _h5_type_name = "DATASET"
+
     def __init__(self, file: File, name: str, node: DatasetNode):
         super().__init__(file, name, node)
 
