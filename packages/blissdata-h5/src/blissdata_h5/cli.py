@@ -1,8 +1,13 @@
-"""``blissdata-h5 tree FILE``: the tree of a file, live from Redis or from disk (like ``h5ls -r``)."""
+"""``blissdata-h5 tree FILE``: the tree of a file, live from Redis or from disk (like ``h5ls -r``).
+
+``blissdata-h5 serve [REDIS_URL] --root DIR``: h5grove's HTTP API and H5Web's
+page over live scans and files (needs the ``[web]`` extra).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -75,7 +80,24 @@ def main(argv: list[str] | None = None) -> int:
     tree_cmd.add_argument("--redis", default=None, help=f"Redis URL (default: ${REDIS_URL_ENV})")
     tree_cmd.add_argument("--source", choices=SOURCES, default="auto")
     tree_cmd.add_argument("--attrs", action="store_true", help="also print attributes")
+    serve_cmd = commands.add_parser(
+        "serve", help="serve h5grove's HTTP API and H5Web's page over live scans and files"
+    )
+    serve_cmd.add_argument(
+        "redis_url",
+        nargs="?",
+        default=None,
+        help=f"Redis URL (default: ${REDIS_URL_ENV}; none: files only)",
+    )
+    serve_cmd.add_argument(
+        "--root", action="append", required=True, help="directory to serve (repeatable)"
+    )
+    serve_cmd.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--source", choices=SOURCES, default="auto")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
     try:
         with File(args.file, data_store=args.redis, source=args.source) as file:
             tree(file, attributes=args.attrs)
@@ -83,6 +105,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"blissdata-h5: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from .web.server import serve
+    except ImportError as exc:
+        print(f"blissdata-h5 serve needs the [web] extra ({exc})", file=sys.stderr)
+        return 2
+    for root in args.root:
+        if not os.path.isdir(root):
+            print(f"blissdata-h5: --root {root}: not a directory", file=sys.stderr)
+            return 2
+    url = args.redis_url or os.environ.get(REDIS_URL_ENV)
+    try:
+        return serve(args.root, url, port=args.port, host=args.host, source=args.source)
+    except (OSError, BlissdataError) as exc:
+        print(f"blissdata-h5 serve: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -49,6 +49,16 @@ class Dataset(HLObject):
         return math.prod(self.shape)
 
     @property
+    def chunks(self) -> tuple[int, ...] | None:
+        """Chunk shape in the file (as h5py's); None when contiguous or not from a file."""
+        return self._node.storage()[0]
+
+    @property
+    def filters(self) -> list[tuple[int, str]]:
+        """The file's filter pipeline as (HDF5 filter id, name); empty when not from a file."""
+        return self._node.storage()[1]
+
+    @property
     def live(self) -> bool:
         """True while points may still be appended (the scan is not over)."""
         return self._node.live

@@ -168,5 +168,18 @@ class Hdf5Dataset(DatasetNode):
     def read_all(self) -> Any:
         return self._source.retry(lambda: self._dataset()[()])
 
+    def storage(self) -> tuple[tuple[int, ...] | None, list[tuple[int, str]]]:
+        def read() -> tuple[tuple[int, ...] | None, list[tuple[int, str]]]:
+            dataset = self._dataset()
+            plist = dataset.id.get_create_plist()
+            filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
+            return dataset.chunks, [(int(f[0]), _text(f[3])) for f in filters]
+
+        return self._source.retry(read)
+
     def read_rows(self, start: int, stop: int, step: int) -> np.ndarray:
         return self._source.retry(lambda: self._dataset()[start:stop:step])
+
+
+def _text(name: bytes | str) -> str:
+    return name.decode("utf-8", "replace") if isinstance(name, bytes) else name
