@@ -145,9 +145,13 @@ def test_every_endpoint_on_a_running_scan(data_store, running, tmp_path, source)
     file = "live/run.h5"
     diode = f"/{running.entry}/{DIODE}"
     with serving(make_app([root], data_store, source)) as url:
+        versions = []
         for count in (4, 7):
             if count > running.published:
                 running.publish(count - running.published)
+            version = json_of(get(url, "/version/", file=file))["version"]
+            assert json_of(get(url, "/version/", file=file))["version"] == version  # no news
+            versions.append(version)
             expected = running.values("diode:diode1")
             meta = json_of(get(url, "/meta/", file=file, path=diode))
             assert meta["kind"] == "dataset" and meta["shape"] == [count]
@@ -160,6 +164,7 @@ def test_every_endpoint_on_a_running_scan(data_store, running, tmp_path, source)
             )
             stats = json_of(get(url, "/stats/", file=file, path=diode))
             assert stats["max"] == expected.max() and stats["min"] == expected.min()
+        assert versions[0] != versions[1]  # new points: the page refreshes
         entry = json_of(get(url, "/meta/", file=file, path=f"/{running.entry}"))
         assert {child["name"] for child in entry["children"]} >= {"measurement", "plotselect"}
         attrs = json_of(get(url, "/attr/", file=file, path=f"/{running.entry}/plotselect"))
@@ -227,7 +232,8 @@ def test_cli_prints_the_url_and_stops_on_sigterm(redis_url, written, tmp_path):
         line = proc.stdout.readline().strip()
         assert line.startswith("http://127.0.0.1:"), (line, proc.stderr.read())
         assert get(line, "/meta/", file="saved/done.h5", path="/").status == 200
-        assert get(line, "/").status == 200
+        page = get(line, "/")
+        assert page.status == 200 and b"<script" in page.body  # the page ships built
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0

@@ -31,11 +31,7 @@ class _FromService(grove.BaseHandler):
         response = self.get_response(
             full_path, path, self.get_query_argument("resolve_links", None)
         )
-        for key, value in response.headers.items():
-            self.set_header(key, value)
-        self.set_header("Cache-Control", "no-store")  # live data: always ask again
-        self.write(response.content)
-        self.finish()
+        _send(self, response)
 
 
 class _ContentFromService(_FromService):
@@ -77,11 +73,15 @@ class FilesHandler(_FromService):
     """``/files/``: the files under the roots and those live scans write (for the page)."""
 
     def get(self) -> None:
-        response = encode(self.service.listing())
-        for key, value in response.headers.items():
-            self.set_header(key, value)
-        self.set_header("Cache-Control", "no-store")
-        self.finish(response.content)
+        _send(self, encode(self.service.listing()))
+
+
+class VersionHandler(_FromService):
+    """``/version/?file=``: a token that changes when the file's content may have (the page polls it)."""
+
+    def get(self) -> None:
+        full_path = self.service.locate(self.get_query_argument("file"), grove.create_error)
+        _send(self, encode({"version": self.service.version(full_path)}))
 
 
 class PageHandler(RequestHandler):
@@ -100,6 +100,13 @@ class PageHandler(RequestHandler):
         self.finish()
 
 
+def _send(handler: RequestHandler, response: Response) -> None:
+    for key, value in response.headers.items():
+        handler.set_header(key, value)
+    handler.set_header("Cache-Control", "no-store")  # live data: always ask again
+    handler.finish(response.content)
+
+
 def handlers(service: Service, allow_origin: str | None = None) -> list[tuple[str, Any, dict]]:
     args = {"service": service, "allow_origin": allow_origin}
     return [
@@ -111,4 +118,5 @@ def handlers(service: Service, allow_origin: str | None = None) -> list[tuple[st
         (r"/paths/?", PathsHandler, args),
         (r"/stats/?", StatisticsHandler, args),
         (r"/files/?", FilesHandler, args),
+        (r"/version/?", VersionHandler, args),
     ]

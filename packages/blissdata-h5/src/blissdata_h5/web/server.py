@@ -21,7 +21,7 @@ def make_app(
 ) -> tornado.web.Application:
     """The tornado application serving ``roots`` (live from ``data_store`` when given)."""
     service = Service(Roots(roots), data_store, source)
-    return tornado.web.Application(handlers(service, allow_origin))
+    return tornado.web.Application(handlers(service, allow_origin), compress_response=True)
 
 
 async def _serve(app: tornado.web.Application, host: str, port: int) -> None:

@@ -8,6 +8,7 @@ a file the server may not read), so that H5Web's messages read the same.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -61,6 +62,28 @@ class Service:
             if "Permission denied" in str(exc):
                 raise create_error(403, "Cannot read file: Permission denied!") from None
             raise
+
+    def version(self, path: str) -> str:
+        """Changes whenever what the file shows may have changed (a point, a state, a write).
+
+        The page polls it to refresh H5Web only when there is something new.
+        """
+        parts = []
+        with contextlib.suppress(OSError):
+            stat = os.stat(path)
+            parts.append(f"file:{stat.st_mtime_ns}:{stat.st_size}")
+        if self.data_store is not None and self.source != "file":
+            _, keys = self.data_store.search_existing_scans(path=path)
+            for key in sorted(keys):
+                try:
+                    scan = self.data_store.load_scan(key)
+                    lengths = ",".join(str(len(stream)) for stream in scan.streams.values())
+                except Exception:  # noqa: BLE001 - a scan deleted meanwhile: a change too
+                    lengths = "gone"
+                    parts.append(f"{key}:{lengths}")
+                    continue
+                parts.append(f"{key}:{int(scan.state)}:{lengths}")
+        return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
     def live_files(self) -> list[str]:
         """Files (relative to a root) that scans in Redis write, newest scans last."""

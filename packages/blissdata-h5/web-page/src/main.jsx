@@ -1,0 +1,111 @@
+// H5Web over `blissdata-h5 serve`: the file list, then one file (?file=...&path=...).
+// Live files: the page asks /version for the file's state every second and
+// refreshes H5Web's data (keeping the selected object) when it changed.
+import '@h5web/app/styles.css';
+import './style.css';
+
+import { App, H5GroveProvider } from '@h5web/app';
+import { StrictMode, useEffect, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+
+const POLL_MS = 1000;
+const params = new URLSearchParams(window.location.search);
+const origin = window.location.origin;
+
+async function getJson(endpoint, query = {}) {
+  const url = `${origin}${endpoint}?${new URLSearchParams(query)}`;
+  const response = await fetch(url, { cache: 'no-store' });
+  if (!response.ok) {
+    throw new Error(`${endpoint}: HTTP ${response.status}`);
+  }
+  return response.json();
+}
+
+function useVersion(file, enabled) {
+  const [version, setVersion] = useState('');
+  useEffect(() => {
+    if (!enabled) {
+      return undefined;
+    }
+    let stopped = false;
+    const poll = async () => {
+      try {
+        const { version: next } = await getJson('/version', { file });
+        if (!stopped) {
+          setVersion(next);
+        }
+      } catch {
+        // the server may be restarting: keep the last state, ask again later
+      }
+    };
+    poll();
+    const id = setInterval(poll, POLL_MS);
+    return () => {
+      stopped = true;
+      clearInterval(id);
+    };
+  }, [file, enabled]);
+  return version;
+}
+
+function Viewer({ file, initialPath }) {
+  const [live, setLive] = useState(true);
+  const version = useVersion(file, live);
+  return (
+    <div className="page">
+      <header className="bar">
+        <a href="/">files</a>
+        <span className="file" data-testid="file">{file}</span>
+        <label>
+          <input
+            type="checkbox"
+            checked={live}
+            onChange={(event) => setLive(event.target.checked)}
+          />{' '}
+          live
+        </label>
+      </header>
+      <main className="viewer">
+        <H5GroveProvider url={origin} filepath={file} resetKeys={[version]}>
+          <App initialPath={initialPath} />
+        </H5GroveProvider>
+      </main>
+    </div>
+  );
+}
+
+function FileList() {
+  const [listing, setListing] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    getJson('/files').then(setListing, (reason) => setError(String(reason)));
+  }, []);
+  if (error) {
+    return <p className="message">{error}</p>;
+  }
+  if (!listing) {
+    return <p className="message">Loading…</p>;
+  }
+  return (
+    <div className="list">
+      <h1>blissdata-h5</h1>
+      <p>Served: {listing.roots.join(', ')}</p>
+      <ul>
+        {listing.files.map(({ file, live }) => (
+          <li key={file}>
+            <a href={`/?${new URLSearchParams({ file })}`}>{file}</a>
+            {live && <span className="live"> live</span>}
+          </li>
+        ))}
+      </ul>
+      {listing.files.length === 0 && <p>No HDF5 file or live scan yet.</p>}
+    </div>
+  );
+}
+
+const file = params.get('file');
+createRoot(document.getElementById('root')).render(
+  <StrictMode>
+    {file ? <Viewer file={file} initialPath={params.get('path') || '/'} /> : <FileList />}
+  </StrictMode>,
+);
