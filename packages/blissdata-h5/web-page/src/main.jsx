@@ -1,6 +1,9 @@
 // H5Web over `blissdata-h5 serve`: the file list, then one file (?file=...&path=...).
-// Live files: the page asks /version for the file's state every second and
+// Live files: the page asks /version for the file's state every 2 s and
 // refreshes H5Web's data (keeping the selected object) when it changed.
+// H5Web's provider drops its caches on a refresh, so the view shows its
+// loading state for a moment; a React transition cannot hold the old view
+// because the provider creates its stores while rendering.
 import '@h5web/app/styles.css';
 import './style.css';
 
@@ -8,7 +11,7 @@ import { App, H5GroveProvider } from '@h5web/app';
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 
-const POLL_MS = 1000;
+const POLL_MS = 2000;
 const params = new URLSearchParams(window.location.search);
 const origin = window.location.origin;
 
