@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 
 class OutsideRootsError(PermissionError):
@@ -61,12 +60,14 @@ class Roots:
         """HDF5-looking files under the roots (relative names), at most ``limit``."""
         count = 0
         for directory in self.directories:
-            for path in sorted(Path(directory).rglob("*")):
-                if path.suffix.lower() in suffixes and path.is_file():
-                    yield os.path.relpath(path, directory)
-                    count += 1
-                    if count >= limit:
-                        return
+            for parent, subdirs, names in os.walk(directory):
+                subdirs.sort()  # walked in name order, stopped as soon as enough are found
+                for name in sorted(names):
+                    if os.path.splitext(name)[1].lower() in suffixes:
+                        yield os.path.relpath(os.path.join(parent, name), directory)
+                        count += 1
+                        if count >= limit:
+                            return
 
 
 def _inside(path: str, directory: str) -> bool:
