@@ -122,6 +122,56 @@ def test_file_source_answers_exactly_as_h5grove(written, tmp_path):
         assert missing.status == 404
 
 
+def write_varied_file(path) -> None:
+    """Types and layouts beyond the writer's: strings of every kind, compounds, enums, links."""
+    with h5py.File(path, "w") as h5:
+        h5.attrs["utf8"] = "é"
+        h5.attrs["fixed"] = np.bytes_(b"abc")
+        h5.attrs["vlen_ascii"] = np.array(b"xyz", dtype=h5py.string_dtype("ascii"))
+        h5.attrs["strings"] = ["a", "bc"]
+        h5.attrs["int"] = 3
+        h5.attrs["floats"] = np.arange(3, dtype=">f4")
+        h5.attrs["flag"] = True
+        group = h5.create_group("group")
+        group.attrs["NX_class"] = "NXcollection"
+        group["image"] = np.arange(24, dtype="<u2").reshape(4, 6)
+        group.create_dataset(
+            "chunked", data=np.linspace(0, 1, 50), chunks=(10,), compression="gzip"
+        )
+        group["scalar"] = 1.5
+        group["text"] = "hello"
+        group["texts"] = np.array([b"a", b"bb"], dtype="S2")
+        group["bools"] = np.array([True, False])
+        group["compound"] = np.array([(1, 2.0)], dtype=[("a", "<i4"), ("b", "<f8")])
+        group["big_endian"] = np.arange(5, dtype=">i8")
+        group["empty"] = h5py.Empty("f4")
+        h5["soft"] = h5py.SoftLink("/group/image")
+        h5["dangling"] = h5py.SoftLink("/nowhere")
+        h5["external"] = h5py.ExternalLink("other.h5", "/x")
+
+
+def test_file_source_answers_as_h5grove_on_varied_types(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    write_varied_file(root / "varied.h5")
+    with h5py.File(root / "other.h5", "w") as other:
+        other["x"] = np.arange(3)
+    requests = every_request(str(root / "varied.h5"))
+    requests += [
+        ("/data", {"path": "/group/image", "format": "tiff"}),
+        ("/data", {"path": "/group/image", "selection": "1:3,::2"}),
+        ("/meta", {"path": "/external", "resolve_links": "all"}),
+        ("/meta", {"path": "/dangling", "resolve_links": "all"}),
+        ("/meta", {"path": "/soft", "resolve_links": "all"}),
+    ]
+    with serving(make_app([str(root)])) as ours:
+        with serving(Application(get_handlers(str(root)))) as theirs:
+            for endpoint, params in requests:
+                mine = get(ours, endpoint, file="varied.h5", **params)
+                reference = get(theirs, endpoint, file="varied.h5", **params)
+                assert mine == reference, (endpoint, params)
+
+
 def test_live_source_matches_the_file_apart_from_storage(data_store, written, tmp_path):
     """The scan's entry read from Redis: the same answers, except chunks and filters (no file).
 

@@ -33,8 +33,10 @@ class Dataset(HLObject):
 
     # --- shape ---------------------------------------------------------------
     @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self._node.shape)
+    def shape(self) -> tuple[int, ...] | None:
+        """None for an empty (null dataspace) dataset, as h5py."""
+        shape = self._node.shape
+        return None if shape is None else tuple(shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -42,11 +44,13 @@ class Dataset(HLObject):
 
     @property
     def ndim(self) -> int:
-        return len(self.shape)
+        shape = self.shape
+        return 0 if shape is None else len(shape)
 
     @property
-    def size(self) -> int:
-        return math.prod(self.shape)
+    def size(self) -> int | None:
+        shape = self.shape
+        return None if shape is None else math.prod(shape)
 
     @property
     def chunks(self) -> tuple[int, ...] | None:

@@ -115,6 +115,10 @@ class _H5Attrs(Mapping):
     def __contains__(self, key: object) -> bool:
         return self._source.retry(lambda: key in self._attrs())
 
+    def stored_dtype(self, key: str) -> np.dtype:
+        """The dtype the file stores ``key`` with (h5py reads every variable-length string as str)."""
+        return self._source.retry(lambda: self._attrs().get_id(key).dtype)
+
 
 class Hdf5Group(GroupNode):
     def __init__(self, source: Hdf5Source, path: str):
@@ -162,8 +166,9 @@ class Hdf5Dataset(DatasetNode):
         return self._source.retry(lambda: self._dataset().dtype)
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._source.retry(lambda: tuple(self._dataset().shape))
+    def shape(self) -> tuple[int, ...] | None:
+        shape = self._source.retry(lambda: self._dataset().shape)
+        return None if shape is None else tuple(shape)  # None: an empty dataset (h5py.Empty)
 
     def read_all(self) -> Any:
         return self._source.retry(lambda: self._dataset()[()])

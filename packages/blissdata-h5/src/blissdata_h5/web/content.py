@@ -40,9 +40,13 @@ def value_dtype(value: Any) -> np.dtype:
     return array.dtype
 
 
-def attribute_metadata(name: str, value: Any) -> dict:
+def attribute_metadata(attrs: Any, name: str) -> dict:
+    value = attrs[name]
     shape = None if isinstance(value, h5py.Empty) else np.shape(value)
-    return {"name": name, "shape": shape, "type": type_metadata(value_dtype(value))}
+    dtype = attrs.stored_dtype(name)
+    if dtype is None:  # not from a file: the type h5py gives the value
+        dtype = value_dtype(value)
+    return {"name": name, "shape": shape, "type": type_metadata(dtype)}
 
 
 class _Resolved(grove.ResolvedEntityContent):
@@ -51,7 +55,7 @@ class _Resolved(grove.ResolvedEntityContent):
     def metadata(self, depth: int | None = None) -> dict:
         attrs = self._h5py_entity.attrs
         return sorted_dict(
-            ("attributes", [attribute_metadata(name, attrs[name]) for name in sorted(attrs)]),
+            ("attributes", [attribute_metadata(attrs, name) for name in sorted(attrs)]),
             *grove.EntityContent.metadata(self).items(),
         )
 
