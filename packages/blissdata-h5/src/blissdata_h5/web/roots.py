@@ -44,6 +44,8 @@ class Roots:
         for path in paths:
             if os.path.isfile(path):
                 return path
+        if len(paths) == 1:
+            return paths[0]  # nothing to choose: opening it tells whether it is there
         for path in paths:
             if is_there(path):
                 return path

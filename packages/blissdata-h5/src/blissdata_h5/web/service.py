@@ -53,10 +53,13 @@ class Service:
 
     @contextlib.contextmanager
     def open(self, path: str, create_error: ErrorFactory) -> Iterator[File]:
-        if not os.path.isfile(path) and not self.is_live(path):
+        on_disk = os.path.isfile(path)
+        if not on_disk and self.source == "file":
             raise create_error(404, "File not found!")
         try:
             with File(path, data_store=self.data_store, source=self.source) as file:
+                if not on_disk and len(file) == 0:  # no file, and no scan writes it
+                    raise create_error(404, "File not found!")
                 yield file
         except FileSourceError as exc:
             if "Permission denied" in str(exc):
