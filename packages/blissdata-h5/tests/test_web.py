@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 
 import h5py
 import numpy as np
@@ -299,6 +300,13 @@ def test_cli_prints_the_url_and_stops_on_sigterm(redis_url, written, tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
+
+
+def test_cors_origin_as_h5grove(written, tmp_path):
+    root = str(tmp_path / "root")
+    with serving(make_app([root], allow_origin="*")) as url:
+        with urllib.request.urlopen(f"{url}/meta/?file=saved/done.h5&path=/") as reply:
+            assert reply.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_cli_refuses_a_missing_root(tmp_path):

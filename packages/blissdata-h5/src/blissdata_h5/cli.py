@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--source", choices=SOURCES, default="auto")
+    serve_cmd.add_argument(
+        "--allow-origin", default=None, help="CORS origin allowed to call the API (as h5grove's)"
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
@@ -119,7 +122,14 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
     url = args.redis_url or os.environ.get(REDIS_URL_ENV)
     try:
-        return serve(args.root, url, port=args.port, host=args.host, source=args.source)
+        return serve(
+            args.root,
+            url,
+            port=args.port,
+            host=args.host,
+            source=args.source,
+            allow_origin=args.allow_origin,
+        )
     except (OSError, BlissdataError) as exc:
         print(f"blissdata-h5 serve: {exc}", file=sys.stderr)
         return 1

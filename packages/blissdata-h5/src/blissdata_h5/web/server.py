@@ -45,6 +45,7 @@ def serve(
     port: int = 0,
     host: str = "127.0.0.1",
     source: str = "auto",
+    allow_origin: str | None = None,
 ) -> int:
     """Serve until SIGINT/SIGTERM; port 0 picks a free one (the printed URL tells)."""
     data_store = None
@@ -52,7 +53,7 @@ def serve(
         from blissdata_core import DataStore
 
         data_store = DataStore(redis_url)
-    app = make_app(roots, data_store, source)
+    app = make_app(roots, data_store, source, allow_origin)
     asyncio.run(_serve(app, host, port))
     print("blissdata-h5 serve: stopped", file=sys.stderr, flush=True)
     return 0
