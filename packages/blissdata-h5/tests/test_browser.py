@@ -82,8 +82,14 @@ def browser(tmp_path):
 
 
 def open_counter(page, name: str, entry: str) -> None:
-    """Click through H5Web's explorer as a user does: entry, measurement, counter."""
+    """Click through H5Web's explorer as a user does: entry, measurement, counter.
+
+    Each click waits for the view to settle first: a plot replaced within
+    milliseconds of its creation trips a race in the 3D library H5Web draws
+    with (a canvas unmounted before it connects its event listeners).
+    """
     for item in (entry, "measurement", name):
+        page.wait_for_load_state("networkidle", timeout=UI_TIMEOUT_MS)
         page.get_by_role("treeitem", name=item).click(timeout=UI_TIMEOUT_MS)
 
 
@@ -100,7 +106,7 @@ def test_h5web_shows_a_running_scan_and_its_new_points(server, browser, data_sto
     expect = playwright.expect
     page = browser.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("pageerror", lambda error: errors.append(f"{error}\n{error.stack}"))
 
     page.goto(f"{url}/")
     page.get_by_role("link", name="live/run.h5").click(timeout=UI_TIMEOUT_MS)

@@ -25,20 +25,23 @@ async function getJson(endpoint, query = {}) {
 }
 
 function useVersion(file, enabled) {
-  const [version, setVersion] = useState('');
+  // `null` until the first answer (or failure): H5Web starts only then, so
+  // that the first poll does not reset it while its plot is being created.
+  const [version, setVersion] = useState(null);
   useEffect(() => {
     if (!enabled) {
       return undefined;
     }
     let stopped = false;
     const poll = async () => {
+      let next = '';
       try {
-        const { version: next } = await getJson('/version', { file });
-        if (!stopped) {
-          setVersion(next);
-        }
+        ({ version: next } = await getJson('/version', { file }));
       } catch {
         // the server may be restarting: keep the last state, ask again later
+      }
+      if (!stopped) {
+        setVersion((last) => (next || last === null ? next : last));
       }
     };
     poll();
@@ -69,9 +72,13 @@ function Viewer({ file, initialPath }) {
         </label>
       </header>
       <main className="viewer">
-        <H5GroveProvider url={origin} filepath={file} resetKeys={[version]}>
-          <App initialPath={initialPath} />
-        </H5GroveProvider>
+        {live && version === null ? (
+          <p className="message">Loading…</p>
+        ) : (
+          <H5GroveProvider url={origin} filepath={file} resetKeys={[version]}>
+            <App initialPath={initialPath} />
+          </H5GroveProvider>
+        )}
       </main>
     </div>
   );
