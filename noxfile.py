@@ -12,6 +12,8 @@ conformance  the conformance vectors and the interop tests (reference peers).
 reliability  the fault-injection tests (``-m reliability``).
 bench        ``tools/bench/run.py`` (arguments after ``--`` are passed on).
 demo         ``tools/demo.py``, end to end.
+page         rebuilds H5Web's page of ``blissdata-h5 serve`` with npm (``npm ci``
+             from the lock file, ``vite build`` into blissdata_h5/web/static).
 
 The tests need a Redis with RedisJSON and RediSearch: ``BLISSDATA_REDIS_URL``,
 else Docker, else the embedded server (see ``blissdata_core.testing``).  They run
@@ -38,7 +40,7 @@ PACKAGES = ("blissdata-core", "blissdata-h5", "blissdata-writer")
 #: Extras installed for the tests; they count for the "oldest" pins too, except test tools.
 EXTRAS = {
     "blissdata-core": ["test", "hdf5", "fast"],
-    "blissdata-h5": ["test"],
+    "blissdata-h5": ["test", "web"],
     "blissdata-writer": ["test"],
 }
 #: Extras whose lower bounds are not pinned in "oldest": test tooling, not runtime.
@@ -185,3 +187,12 @@ def bench(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     install(session)
     session.run("python", "tools/demo.py", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def page(session: nox.Session) -> None:
+    """Rebuild the page ``blissdata-h5 serve`` ships (commit the result: it is package data)."""
+    source = ROOT / "packages" / "blissdata-h5" / "web-page"
+    session.chdir(source)
+    session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+    session.run("npm", "run", "build", external=True)

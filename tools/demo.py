@@ -1,12 +1,15 @@
 """End-to-end demo: server, writer service, a simulated scan followed live, the NeXus file.
 
-    python tools/demo.py [--scan ascan] [--npoints 20] [--count-time 0.05] [--dir DIR]
+    python tools/demo.py [--scan ascan] [--npoints 20] [--count-time 0.05] [--dir DIR] [--keep-serving]
 
 Uses ``$BLISSDATA_REDIS_URL`` when set (initialised if empty), else starts the
 embedded Redis Stack server. The writer runs as a subprocess
 (``blissdata-writer run URL --root DIR``); the scan is published by the
 reference producer with every detector (counters, MCA, lima frames) and read
-live through ``blissdata_h5`` while it runs. Exits non-zero if anything fails.
+live through ``blissdata_h5`` while it runs. With the ``[web]`` extra of
+blissdata-h5, ``blissdata-h5 serve`` shows it in the browser too: the demo
+prints the URL of that live view (``--keep-serving`` keeps it up after the
+scan, until Ctrl-C). Exits non-zero if anything fails.
 """
 
 from __future__ import annotations
@@ -79,6 +82,32 @@ def writer_service(url: str, root: Path):
                 proc.send_signal(signal.SIGTERM)
                 code = proc.wait(30)
                 log(f"writer stopped (exit code {code})")
+
+
+@contextlib.contextmanager
+def live_viewer(url: str, root: Path):
+    """``blissdata-h5 serve URL --root DIR`` (H5Web in the browser); yields its URL, or None."""
+    try:
+        import blissdata_h5.web.server  # noqa: F401 - needs blissdata-h5[web]
+    except ImportError as exc:
+        log(f"no live view in the browser ({exc}): pip install 'blissdata-h5[web]'")
+        yield None
+        return
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "blissdata_h5.cli", "serve", url, "--root", str(root)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline().strip()  # printed once it accepts connections
+        if not line.startswith("http://"):
+            raise RuntimeError(f"blissdata-h5 serve did not start (exit code {proc.poll()})")
+        log(f"viewer running (pid {proc.pid}): {line}")
+        yield line
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
 
 
 def follow_live(url: str, path: Path, scan_box: dict, done: threading.Event) -> int:
@@ -165,13 +194,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dir", default=None, help="where to write (default: a temporary directory)"
     )
+    parser.add_argument(
+        "--keep-serving",
+        action="store_true",
+        help="keep the browser view up after the scan, until Ctrl-C",
+    )
     args = parser.parse_args(argv)
 
     workdir = Path(args.dir or tempfile.mkdtemp(prefix="blissdata-demo-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "demo.h5"
-    with redis_server() as url, writer_service(url, workdir):
+    with (
+        redis_server() as url,
+        writer_service(url, workdir),
+        live_viewer(url, workdir) as viewer,
+    ):
         scan_box: dict = {}
+
+        def prepared(scan) -> None:
+            if viewer:
+                entry = f"/{scan.number}.1/measurement/diode1"
+                log(f"live view: {viewer}/?file={path.name}&path={entry}")
+            scan_box.setdefault("scan", scan)
+
         done = threading.Event()
         updates: list[int] = []
         follower = threading.Thread(
@@ -185,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                 npoints=args.npoints,
                 count_time=args.count_time,
                 path=str(path),
-                on_prepared=lambda s: scan_box.setdefault("scan", s),
+                on_prepared=prepared,
             )
         finally:
             done.set()
@@ -205,6 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         log(f"writer status: {status['state']} ({status['points']} points) {status['message']}")
         if status["state"] != "complete":
             return 1
+        if viewer and args.keep_serving:
+            log(f"the file in the browser: {viewer}/?file={path.name} (Ctrl-C to stop)")
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
+            with contextlib.suppress(KeyboardInterrupt):
+                signal.pause()
     print_tree(path)
     log(f"files kept in {workdir}")
     return 0

@@ -28,6 +28,19 @@ class AttributeManager(Mapping):
     def __contains__(self, key: object) -> bool:
         return key in self._values
 
+    def stored_dtype(self, key: str) -> Any:
+        """The dtype the file stores attribute ``key`` with; None when not read from a file.
+
+        Viewers show it (a variable-length ASCII and a UTF-8 string both read as ``str``).
+        """
+        getter = getattr(self._values, "stored_dtype", None)
+        if getter is None:
+            return None
+        try:
+            return getter(key)
+        except KeyError:
+            raise KeyError(f"Can't open attribute {key!r} of {self._name!r}") from None
+
     def __setitem__(self, key: str, value: Any) -> None:
         raise PermissionError("blissdata_h5 files are read-only")
 

@@ -6,6 +6,7 @@ import posixpath
 from typing import TYPE_CHECKING, Any
 
 from .attrs import AttributeManager
+from .h5type import h5_type
 
 if TYPE_CHECKING:
     from .file import File
@@ -13,6 +14,9 @@ if TYPE_CHECKING:
 
 
 class HLObject:
+    #: The silx ``H5Type`` member this class mimics (see :attr:`h5_class`).
+    _h5_type_name = "GROUP"
+
     def __init__(self, file: File, name: str, node: Any):
         self._file = file
         self._name = name
@@ -29,6 +33,11 @@ class HLObject:
     @property
     def parent(self) -> Group:
         return self._file[posixpath.dirname(self._name) or "/"]
+
+    @property
+    def h5_class(self) -> Any:
+        """silx's ``H5Type`` of this object: silx then treats it as h5py's."""
+        return h5_type(self._h5_type_name)
 
     @property
     def attrs(self) -> AttributeManager:

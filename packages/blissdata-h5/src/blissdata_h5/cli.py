@@ -1,4 +1,8 @@
-"""``blissdata-h5 tree FILE``: the tree of a file, live from Redis or from disk (like ``h5ls -r``)."""
+"""``blissdata-h5 tree FILE``: the tree of a file, live from Redis or from disk (like ``h5ls -r``).
+
+``blissdata-h5 serve [REDIS_URL] --root DIR``: h5grove's HTTP API and H5Web's
+page over live scans and files (needs the ``[web]`` extra).
+"""
 
 from __future__ import annotations
 
@@ -78,7 +82,28 @@ def main(argv: list[str] | None = None) -> int:
     tree_cmd.add_argument("--redis", default=None, help=f"Redis URL (default: ${REDIS_URL_ENV})")
     tree_cmd.add_argument("--source", choices=SOURCES, default="auto")
     tree_cmd.add_argument("--attrs", action="store_true", help="also print attributes")
+    serve_cmd = commands.add_parser(
+        "serve", help="serve h5grove's HTTP API and H5Web's page over live scans and files"
+    )
+    serve_cmd.add_argument(
+        "redis_url",
+        nargs="?",
+        default=None,
+        help=f"Redis URL (default: ${REDIS_URL_ENV}; none: files only)",
+    )
+    serve_cmd.add_argument(
+        "--root", action="append", required=True, help="directory to serve (repeatable)"
+    )
+    serve_cmd.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--source", choices=SOURCES, default="auto")
+    serve_cmd.add_argument(
+        "--allow-origin", default=None, help="CORS origin allowed to call the API (as h5grove's)"
+    )
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        url = args.redis_url or os.environ.get(REDIS_URL_ENV)
+        return run_cli("blissdata-h5 serve", lambda: _serve(args), url)
 
     def show() -> int:
         try:
@@ -92,6 +117,31 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     return run_cli("blissdata-h5", show, args.redis or os.environ.get(REDIS_URL_ENV))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from .web.server import serve
+    except ImportError as exc:
+        print(f"blissdata-h5 serve needs the [web] extra ({exc})", file=sys.stderr)
+        return 2
+    for root in args.root:
+        if not os.path.isdir(root):
+            print(f"blissdata-h5: --root {root}: not a directory", file=sys.stderr)
+            return 2
+    url = args.redis_url or os.environ.get(REDIS_URL_ENV)
+    try:
+        return serve(
+            args.root,
+            url,
+            port=args.port,
+            host=args.host,
+            source=args.source,
+            allow_origin=args.allow_origin,
+        )
+    except (OSError, BlissdataError) as exc:
+        print(f"blissdata-h5 serve: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -28,13 +28,17 @@ if TYPE_CHECKING:
 
 
 class Dataset(HLObject):
+    _h5_type_name = "DATASET"
+
     def __init__(self, file: File, name: str, node: DatasetNode):
         super().__init__(file, name, node)
 
     # --- shape ---------------------------------------------------------------
     @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self._node.shape)
+    def shape(self) -> tuple[int, ...] | None:
+        """None for an empty (null dataspace) dataset, as h5py."""
+        shape = self._node.shape
+        return None if shape is None else tuple(shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -42,11 +46,23 @@ class Dataset(HLObject):
 
     @property
     def ndim(self) -> int:
-        return len(self.shape)
+        shape = self.shape
+        return 0 if shape is None else len(shape)
 
     @property
-    def size(self) -> int:
-        return math.prod(self.shape)
+    def size(self) -> int | None:
+        shape = self.shape
+        return None if shape is None else math.prod(shape)
+
+    @property
+    def chunks(self) -> tuple[int, ...] | None:
+        """Chunk shape in the file (as h5py's); None when contiguous or not from a file."""
+        return self._node.storage()[0]
+
+    @property
+    def filters(self) -> list[tuple[int, str]]:
+        """The file's filter pipeline as (HDF5 filter id, name); empty when not from a file."""
+        return self._node.storage()[1]
 
     @property
     def live(self) -> bool:

@@ -40,6 +40,8 @@ class File(Group):
     reads of points not published yet wait for them (``None``: IndexError).
     """
 
+    _h5_type_name = "FILE"
+
     def __init__(
         self,
         filepath: str | os.PathLike,

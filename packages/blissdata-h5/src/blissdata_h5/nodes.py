@@ -84,6 +84,13 @@ class DatasetNode(Node):
         """True while more rows may still arrive."""
         return False
 
+    def storage(self) -> tuple[tuple[int, ...] | None, list[tuple[int, str]]]:
+        """How a file stores it: (chunk shape or None, [(filter id, filter name)]).
+
+        Viewers show it (h5grove's metadata); data not read from a file has neither.
+        """
+        return None, []
+
     def wait(self, length: int, timeout: float | None) -> bool:
         """Block until ``length`` rows exist or no more can come; True when they exist."""
         return self.shape[0] >= length if self.shape else True

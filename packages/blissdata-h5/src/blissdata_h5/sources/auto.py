@@ -154,6 +154,9 @@ class AutoDataset(DatasetNode):
     def wait(self, length: float, timeout: float | None) -> bool:
         return self._node.wait(length, timeout)
 
+    def storage(self) -> tuple[tuple[int, ...] | None, list[tuple[int, str]]]:
+        return self._node.storage()
+
     def read_all(self) -> Any:
         if not self._node.shape:
             return self._node.read_all()

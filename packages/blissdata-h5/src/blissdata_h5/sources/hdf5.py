@@ -115,6 +115,10 @@ class _H5Attrs(Mapping):
     def __contains__(self, key: object) -> bool:
         return self._source.retry(lambda: key in self._attrs())
 
+    def stored_dtype(self, key: str) -> np.dtype:
+        """The dtype the file stores ``key`` with (h5py reads every variable-length string as str)."""
+        return self._source.retry(lambda: self._attrs().get_id(key).dtype)
+
 
 class Hdf5Group(GroupNode):
     def __init__(self, source: Hdf5Source, path: str):
@@ -162,11 +166,25 @@ class Hdf5Dataset(DatasetNode):
         return self._source.retry(lambda: self._dataset().dtype)
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._source.retry(lambda: tuple(self._dataset().shape))
+    def shape(self) -> tuple[int, ...] | None:
+        shape = self._source.retry(lambda: self._dataset().shape)
+        return None if shape is None else tuple(shape)  # None: an empty dataset (h5py.Empty)
 
     def read_all(self) -> Any:
         return self._source.retry(lambda: self._dataset()[()])
 
+    def storage(self) -> tuple[tuple[int, ...] | None, list[tuple[int, str]]]:
+        def read() -> tuple[tuple[int, ...] | None, list[tuple[int, str]]]:
+            dataset = self._dataset()
+            plist = dataset.id.get_create_plist()
+            filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
+            return dataset.chunks, [(int(f[0]), _text(f[3])) for f in filters]
+
+        return self._source.retry(read)
+
     def read_rows(self, start: int, stop: int, step: int) -> np.ndarray:
         return self._source.retry(lambda: self._dataset()[start:stop:step])
+
+
+def _text(name: bytes | str) -> str:
+    return name.decode("utf-8", "replace") if isinstance(name, bytes) else name
