@@ -160,7 +160,10 @@ def test_fixtures_are_opt_in_for_other_test_suites(tmp_path: Path) -> None:
     import sys
 
     (tmp_path / "test_theirs.py").write_text("def test_uses_it(redis_url):\n    pass\n")
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)]
+    # their own configuration, and no conftest.py above it (tmp_path may lie inside this repository)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", str(tmp_path / "pytest.ini"),
+               "--rootdir", str(tmp_path), "--confcutdir", str(tmp_path)]  # fmt: skip
     plain = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True, cwd=tmp_path)
     assert "fixture 'redis_url' not found" in plain.stdout, plain.stdout
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["blissdata_core.testing"]\n')

@@ -293,10 +293,17 @@ def when_points_written(redis_url, action):
 
     def hook(scan):
         def watch():
-            while not wait_status(redis_url, scan.key, states=("writing",))["points"]:
+            board = StatusBoard(redis_url)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                status = board.read(scan.key) or {}
+                if status.get("state") == "writing" and status.get("points"):
+                    action()
+                    done.set()
+                    return
+                if status.get("state") not in (None, "waiting", "writing"):
+                    return  # ended before any point was seen written: done stays unset
                 time.sleep(0.01)
-            action()
-            done.set()
 
         threading.Thread(target=watch, daemon=True).start()
 
@@ -313,7 +320,7 @@ def test_restart_mid_scan_gives_the_same_file(redis_url, tmp_path):
         holder = {}
         producer = threading.Thread(
             target=lambda: holder.setdefault(
-                "scan", _simulate(redis_url, path, npoints=40, count_time=0.02, on_prepared=hook)
+                "scan", _simulate(redis_url, path, npoints=40, count_time=0.05, on_prepared=hook)
             )
         )
         producer.start()
@@ -335,7 +342,7 @@ def test_sigterm_exits_cleanly_and_leaves_a_readable_file(redis_url, tmp_path):
     path = tmp_path / "t.h5"
     with writer_process(redis_url, tmp_path / "writer.log") as proc:
         hook, done = when_points_written(redis_url, lambda: proc.send_signal(signal.SIGTERM))
-        scan = _simulate(redis_url, path, npoints=30, count_time=0.02, on_prepared=hook)
+        scan = _simulate(redis_url, path, npoints=60, count_time=0.05, on_prepared=hook)
         assert done.wait(30)
         assert proc.wait(30) == 0
     status = wait_status(redis_url, scan.key, states=("interrupted",))
