@@ -27,7 +27,14 @@ def tail_process(redis_url, *args):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # Ctrl-C as a terminal delivers it: a runner started in the background
+        # (nohup, `cmd &` in a script) hands its children SIGINT ignored
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_tail_of_a_finished_scan(data_store, redis_url, capsys):
