@@ -8,7 +8,15 @@ from collections.abc import Sequence
 
 #: Subcommand modules under ``blissdata_core.commands`` (each names its own
 #: command, e.g. memory_manager -> "memory-manager"), in help order.
-COMMANDS: tuple[str, ...] = ("server", "memory_manager", "ls", "search", "show", "tail")
+COMMANDS: tuple[str, ...] = (
+    "server",
+    "memory_manager",
+    "ls",
+    "search",
+    "show",
+    "tail",
+    "compat",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
