@@ -1,0 +1,266 @@
+"""Unmodified downstream programs of blissdata 2.4.5 on this project (install_as_blissdata).
+
+The interop venv (``compat_python``) holds ewoksdata 2.2.1, blissoda 1.11.0,
+blisswriter 3.0.0, blissdata-lima2 2.0.2 and blissdata-mosca 2.0.5 installed
+with ``--no-deps`` beside the project, so the real blissdata is absent.  Each
+program runs twice: under the launcher (``python -m blissdata_core.compat --``)
+and after ``blissdata_core.install_as_blissdata()`` in the script.  Blocking
+reads are bounded by timeouts; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from blissdata_core import Stream
+from blissdata_writer.producer import simulate_scan
+
+pytestmark = pytest.mark.interop
+
+MODES = ["launcher", "install"]
+TIMEOUT = 120
+
+PRELUDE = """
+import json, os, sys
+import numpy as np
+if os.environ.get("COMPAT_MODE") == "install":
+    import blissdata_core
+    blissdata_core.install_as_blissdata()
+
+def emit(obj):
+    print(json.dumps(obj, default=lambda v: np.asarray(v).tolist()), flush=True)
+"""
+
+
+def _command(python: Path, mode: str, script: str, *args: str) -> list[str]:
+    code = PRELUDE + script
+    if mode == "launcher":
+        return [
+            str(python),
+            "-m",
+            "blissdata_core.compat",
+            "-q",
+            "--",
+            str(python),
+            "-c",
+            code,
+            *args,
+        ]
+    return [str(python), "-c", code, *args]
+
+
+def _env(mode: str, redis_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env.update(COMPAT_MODE=mode, BLISSDATA_DATA_URL=redis_url)
+    env.pop("BEACON_HOST", None)
+    return env
+
+
+def run_peer(python, mode, redis_url, script, *args) -> list:
+    proc = subprocess.run(
+        _command(python, mode, script, *map(str, args)),
+        capture_output=True, text=True, timeout=TIMEOUT, env=_env(mode, redis_url),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+class LivePeer:
+    """A peer process whose JSON lines are read as they come, each with a timeout."""
+
+    def __init__(self, python, mode, redis_url, script, *args):
+        self.proc = subprocess.Popen(
+            _command(python, mode, script, *map(str, args)),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(mode, redis_url),
+        )  # fmt: skip
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.lines.put(json.loads(line))
+        self.lines.put(None)
+
+    def next(self, timeout=TIMEOUT):
+        try:
+            item = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            self.proc.kill()
+            raise AssertionError(f"no output in {timeout} s: {self.proc.stderr.read()}") from None
+        if item is None:
+            self.proc.wait(timeout=TIMEOUT)
+            raise AssertionError(
+                f"peer ended (rc {self.proc.returncode}): {self.proc.stderr.read()}"
+            )
+        return item
+
+    def finish(self):
+        rest = []
+        while (item := self.lines.get(timeout=TIMEOUT)) is not None:
+            rest.append(item)
+        assert self.proc.wait(timeout=TIMEOUT) == 0, self.proc.stderr.read()
+        return rest
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=TIMEOUT)
+
+
+# -- ewoksdata ------------------------------------------------------------------------------
+
+# One counter live: ewoksdata 2.2.1 drops a point of counter A when a read brings
+# points of A but none yet of B (it advances A before finding B empty), with
+# either client; several counters are read together once the scan is closed.
+EWOKS_MEMORY = """
+from ewoksdata.data.blissdata import iter_bliss_scan_data_from_memory
+for point in iter_bliss_scan_data_from_memory(sys.argv[1], lima_names=[],
+                                              counter_names=["spectrum"]):
+    emit(point)
+"""
+
+EWOKS_AFTER = """
+from ewoksdata.data.blissdata import iter_bliss_scan_data_from_memory_slice
+from ewoksdata.data.bliss import iter_bliss_data, iter_bliss_scan_data
+key = sys.argv[1]
+names = ["sx", "diode1", "spectrum"]
+emit({"memory": list(iter_bliss_scan_data(None, 1, scan_key=key, counter_names=names))})
+emit({"slice": list(iter_bliss_scan_data_from_memory_slice(key, [], names, slice_range=(2, 5)))})
+emit({"from_index": [[i, p] for i, p in iter_bliss_data(None, 1, scan_key=key,
+                                                         counter_names=names, start_index=4)]})
+"""
+
+
+def _values(n):
+    sx = np.linspace(0, 1, n)
+    diode = np.arange(n) * 1.5
+    spectrum = (np.arange(n)[:, None] * 10 + np.arange(8)).astype("uint32")
+    return sx, diode, spectrum
+
+
+def _expected(n, start=0, stop=None):
+    sx, diode, spectrum = _values(n)
+    return [
+        {"sx": sx[i], "diode1": diode[i], "spectrum": spectrum[i].tolist()}
+        for i in range(start, n if stop is None else stop)
+    ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ewoksdata_reads_a_live_scan_then_after_close(compat_python, redis_url, data_store, mode):
+    n = 8
+    scan = data_store.create_scan({"name": "ascan", "number": 1, "data_policy": "no_policy"})
+    streams = [
+        scan.create_stream(Stream.make_definition("axis:sx", "float64")),
+        scan.create_stream(Stream.make_definition("diode:diode1", "float64")),
+        scan.create_stream(Stream.make_definition("mca:spectrum", "uint32", (8,))),
+    ]
+    scan.prepare()
+    scan.start()
+    peer = LivePeer(compat_python, mode, redis_url, EWOKS_MEMORY, scan.key)
+    try:
+        values = _values(n)
+        for stream, v in zip(streams, values):
+            stream.send(v[:3])
+        first = peer.next()  # read while the scan runs: the rest is not published yet
+        for stream, v in zip(streams, values):
+            stream.send(v[3:])
+        scan.stop()
+        scan.close()
+        got = [first, *peer.finish()]
+    finally:
+        peer.kill()
+    expected = json.loads(json.dumps(_expected(n), default=lambda v: v.tolist()))
+    assert got == [{"spectrum": p["spectrum"]} for p in expected]
+
+    (memory, sliced, from_index) = run_peer(compat_python, mode, redis_url, EWOKS_AFTER, scan.key)
+    assert memory["memory"] == expected
+    assert sliced["slice"] == expected[2:5]
+    assert from_index["from_index"] == [[i, expected[i]] for i in range(4, n)]
+
+
+EWOKS_FILE = """
+from ewoksdata.data.bliss import iter_bliss_scan_data, iter_bliss_scan_data_from_hdf5
+path, number = sys.argv[1], int(sys.argv[2])
+names = ["sx", "diode1", "mca1_spectrum_det0"]
+emit({"file": list(iter_bliss_scan_data(path, number, counter_names=names, retry_timeout=30))})
+emit({"hdf5": list(iter_bliss_scan_data_from_hdf5(path, number, counter_names=names,
+                                                  retry_timeout=30))})
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ewoksdata_reads_the_written_file(compat_python, redis_url, data_store, tmp_path, mode):
+    path = str(tmp_path / "sample.h5")
+    scan = simulate_scan(
+        data_store, "ascan", npoints=5, count_time=0, path=path, detectors=("diode", "mca")
+    )
+    subprocess.run(
+        [str(Path(os.sys.executable).parent / "blissdata-writer"), "write", redis_url, scan.key],
+        check=True, timeout=TIMEOUT, capture_output=True,
+    )  # fmt: skip
+    file_rows, hdf5_rows = run_peer(compat_python, mode, redis_url, EWOKS_FILE, path, scan.number)
+    streams = scan.streams
+    expected = [
+        {
+            "sx": float(streams["axis:sx"][i]),
+            "diode1": float(streams["diode:diode1"][i]),
+            "mca1_spectrum_det0": streams["mca1:spectrum_det0"][i].tolist(),
+        }
+        for i in range(5)
+    ]
+    assert file_rows["file"] == expected
+    assert hdf5_rows["hdf5"] == expected
+
+
+# -- blissoda --------------------------------------------------------------------------------
+
+BLISSODA_FOLLOW = """
+from blissdata.redis_engine.store import DataStore
+from blissoda.app.workflow_server.subscriberv2 import scan_iterator
+
+# Say when the follower has taken its starting point (the test creates scans after that).
+_since = DataStore.get_last_scan_timetag
+def _hooked(self):
+    timetag = _since(self)
+    emit("listening")
+    return timetag
+DataStore.get_last_scan_timetag = _hooked
+for i, item in zip(range(int(sys.argv[1])), scan_iterator("demo")):
+    emit(item)
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_blissoda_sees_every_new_scan(compat_python, redis_url, data_store, mode):
+    peer = LivePeer(compat_python, mode, redis_url, BLISSODA_FOLLOW, 3)
+    try:
+        assert peer.next() == "listening"
+        expected = []
+        for number in range(1, 4):
+            workflows = [{"name": f"wf{number}"}]
+            info = {"filename": f"/data/f{number}.h5", "workflows": workflows}
+            if number == 2:  # a scan of another session is skipped, not counted
+                other = data_store.create_scan(
+                    {"name": "ct", "number": 99, "data_policy": "no_policy", "session": "other"},
+                    info=info,
+                )
+                other.prepare()
+            scan = data_store.create_scan(
+                {"name": "ct", "number": number, "data_policy": "no_policy", "session": "demo"},
+                info=info,
+            )
+            scan.prepare()
+            expected.append([f"/data/f{number}.h5", number, workflows])
+        got = peer.finish()
+    finally:
+        peer.kill()
+    assert got == expected
