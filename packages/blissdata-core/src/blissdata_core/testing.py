@@ -458,6 +458,7 @@ COMPAT_PEER_DEPENDENCIES = (
     "pydantic",
     "lima2-client~=4.1",
     "mosca-client",
+    "ewoksjob>=1.4.0",  # blissoda[server]: its workflow_server package imports it
 )
 ENV_COMPAT = "BLISSDATA_COMPAT_PYTHON"
 _compat_failure: str | None = None
