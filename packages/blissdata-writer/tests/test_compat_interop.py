@@ -264,3 +264,54 @@ def test_blissoda_sees_every_new_scan(compat_python, redis_url, data_store, mode
     finally:
         peer.kill()
     assert got == expected
+
+
+# -- blisswriter -------------------------------------------------------------------------------
+
+BLISSWRITER_ONCE = """
+from blisswriter.writing_service import OnDemandWritingService
+service = OnDemandWritingService(sys.argv[1])
+assert service.request_scan(sys.argv[2])
+service.close()
+status = service._status_registry[sys.argv[2]]
+emit([status.state.name, status.state_msg])
+"""
+
+REFERENCE_BLISSWRITER_ONCE = (
+    "import json, sys\nemit = lambda o: print(json.dumps(o))\n" + BLISSWRITER_ONCE
+)
+
+
+@pytest.mark.parametrize("detectors", [("diode", "mca"), ("diode", "mca", "lima")])
+@pytest.mark.parametrize("mode", MODES)
+def test_blisswriter_writes_the_file_the_real_blissdata_gives(
+    compat_python, reference_python, redis_url, data_store, tmp_path, mode, detectors
+):
+    from h5compare import describe, differences
+    from writer_helpers import BlissWriter
+
+    from blissdata_core.testing import run_reference
+
+    path = str(tmp_path / "data" / "sample.h5")
+    options = dict(npoints=5, count_time=0, path=path, detectors=detectors, frames_per_file=3)
+    if mode == "launcher":  # blisswriter's own service, following the scan live
+        launcher = (str(compat_python), "-m", "blissdata_core.compat", "-q", "--")
+        writer = BlissWriter(compat_python, redis_url, tmp_path / "compat.log", launcher)
+        try:
+            scan = simulate_scan(
+                data_store, "ascan", on_prepared=lambda s: writer.wait_started(s.key), **options
+            )
+            writer.wait_scan(scan.key, [path])
+        finally:
+            writer.stop()
+    else:
+        scan = simulate_scan(data_store, "ascan", **options)
+        ((state, msg),) = run_peer(
+            compat_python, mode, redis_url, BLISSWRITER_ONCE, redis_url, scan.key
+        )
+        assert state == "COMPLETE", msg
+    os.rename(path, path + ".compat.h5")
+    out = run_reference(REFERENCE_BLISSWRITER_ONCE, redis_url, scan.key)
+    assert json.loads(out)[0] == "COMPLETE", out
+    problems = differences(describe(path), describe(path + ".compat.h5"))
+    assert not problems, "\n".join(problems)
