@@ -315,3 +315,111 @@ def test_blisswriter_writes_the_file_the_real_blissdata_gives(
     assert json.loads(out)[0] == "COMPLETE", out
     problems = differences(describe(path), describe(path + ".compat.h5"))
     assert not problems, "\n".join(problems)
+
+
+# -- third-party stream plugins (entry-point group "blissdata") -----------------------------------
+
+PLUGINS_PUBLISH = """
+from blissdata.redis_engine.store import DataStore
+from blissdata_lima2 import Lima2Stream
+from blissdata_mosca.stream import MoscaStream
+
+url, port, master = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ds = DataStore(url)
+scan = ds.create_scan({"name": "plugins", "number": 1, "data_policy": "no_policy"})
+l2 = scan.create_stream(Lima2Stream.make_definition(
+    "lima2:frame", "raw_frame", "127.0.0.1", port, "acq-1", (master, "/entry/frames"),
+    "uint16", (3, 5)))
+mca = scan.create_stream(MoscaStream.make_definition(
+    "mosca:spectrum_det00", 0, 0, "uint32", [16], "tango://mosca/dev", 7,
+    saving={"file_path": "/tmp/mosca", "data_path": "/entry", "file_format": "hdf5",
+            "file_prefix": "mca", "points_per_file": 10, "saving_enabled": True,
+            "enabled_detectors": [0]}))
+emit([type(l2).__name__, type(mca).__name__])
+scan.prepare(); scan.start()
+l2.send(2); l2.send(4)
+mca.send({"last_read_index": 2, "last_saved_index": 1})
+mca.send({"last_read_index": 5, "last_saved_index": 5})
+scan.stop(); scan.close()
+emit(scan.key)
+"""
+
+PLUGINS_READ = """
+from blissdata.redis_engine.store import DataStore
+from blissdata.streams import CursorGroup
+from blissdata.streams.lima.stream import LimaDirectAccess
+from blissdata.exceptions import EndOfStream
+
+ds = DataStore(sys.argv[1])
+scan = ds.load_scan(sys.argv[2])
+l2, mca = scan.streams["lima2:frame"], scan.streams["mosca:spectrum_det00"]
+emit([type(l2).__name__, type(mca).__name__, isinstance(l2, LimaDirectAccess)])
+emit([len(l2), l2.dtype.name, list(l2.shape), l2[1].tolist(), l2[1:4].shape])
+views = CursorGroup([l2, mca]).read(timeout=10)
+emit(sorted([s.name, v.index, len(v)] for s, v in views.items()))
+group = CursorGroup([l2, mca])
+last = group.read(timeout=10, last_only=True)
+emit(sorted([s.name, v.index, len(v)] for s, v in last.items()))
+try:
+    group.read(timeout=10)
+    emit("more")
+except EndOfStream:
+    emit("end")
+"""
+
+
+class _Conductor:
+    """The Lima2 conductor's HTTP version endpoint (all the plugin asks when opening a stream)."""
+
+    def __init__(self):
+        import http.server
+        from importlib.metadata import version  # noqa: F401
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = b'"4.3.2"' if self.path == "/version/conductor" else b"null"
+                self.send_response(200 if self.path == "/version/conductor" else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_lima2_and_mosca_plugins_publish_and_read_back(compat_python, redis_url, tmp_path, mode):
+    import h5py
+
+    frames = np.arange(4 * 3 * 5, dtype="uint16").reshape(4, 3, 5)
+    master = str(tmp_path / "master.h5")
+    with h5py.File(master, "w") as f:
+        f["/entry/frames"] = frames
+    conductor = _Conductor()
+    try:
+        types, key = run_peer(
+            compat_python, mode, redis_url, PLUGINS_PUBLISH, redis_url, conductor.port, master
+        )
+        assert types == ["Lima2Stream", "MoscaStream"]
+        opened, lima2, first, last, end = run_peer(
+            compat_python, mode, redis_url, PLUGINS_READ, redis_url, key
+        )
+    finally:
+        conductor.close()
+    assert opened == ["Lima2Stream", "MoscaStream", True]
+    # sealed with a master file: frames come from that file (dynamic_hdf5 -> blissdata_h5)
+    assert lima2 == [4, "uint16", [3, 5], frames[1].tolist(), [3, 3, 5]]
+    # both plugins read their last status only: a first read sees everything up to it
+    assert first == [["lima2:frame", 0, 4], ["mosca:spectrum_det00", 0, 6]]
+    assert last == [["lima2:frame", 3, 1], ["mosca:spectrum_det00", 5, 1]]
+    assert end == "end"
