@@ -50,6 +50,7 @@ separated, ``BLISSDATA_REDIS_URL=redis://h:6379,redis://h:6380`` for ``-n 2``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import socket
 import subprocess
@@ -488,7 +489,9 @@ def compat_python_path() -> Path:
     venv = compat_venv_dir()
     python = venv / "bin" / "python"
     marker = venv / ".blissdata-complete"
-    wanted = "\n".join([*map(str, packages), *COMPAT_PEERS, *COMPAT_PEER_DEPENDENCIES])
+    # The pyprojects' digests too: an editable install's entry points are read at install time.
+    digests = [hashlib.sha256((p / "pyproject.toml").read_bytes()).hexdigest() for p in packages]
+    wanted = "\n".join([*map(str, packages), *digests, *COMPAT_PEERS, *COMPAT_PEER_DEPENDENCIES])
     if marker.exists() and marker.read_text() == wanted and python.exists():
         return python
     with _file_lock(cache_dir() / "compat-venv.lock"):
