@@ -313,3 +313,27 @@ def test_blissdata_compat_command_without_program():
     )
     assert proc.returncode == 2
     assert "no command given" in proc.stderr
+
+
+def test_an_installed_blissdata_is_shadowed_only_when_asked_and_said(tmp_path):
+    fake = tmp_path / "blissdata"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("REAL = True\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    plain = subprocess.run(
+        [sys.executable, "-c", "import blissdata; print(blissdata.REAL)"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert plain.stdout.strip() == "True"  # nothing changes unless asked
+    code = "import blissdata_core; blissdata_core.install_as_blissdata(); import blissdata; "
+    code += "print(hasattr(blissdata, 'REAL'))"
+    proc = subprocess.run(
+        [sys.executable, "-W", "always", "-c", code],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
+    assert f"the installed blissdata at {fake} is shadowed" in proc.stderr
+    launched = _launch(["--", sys.executable, "-c", "import blissdata"], env=env)
+    assert launched.returncode == 0, launched.stderr
+    assert f"the blissdata installed at {fake} is shadowed" in launched.stderr
