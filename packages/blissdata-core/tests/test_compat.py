@@ -76,9 +76,6 @@ def test_every_downstream_import_is_provided(layer):
         assert path in provided, path
         module = importlib.import_module(path)
         for name in names:
-            # EventStream comes from blissdata.streams.event_stream in the reference
-            if path == "blissdata.streams" and name == "EventStream":
-                continue
             assert hasattr(module, name), f"{path}.{name}"
 
 

@@ -29,6 +29,7 @@ PROVIDED_MODULES: dict[str, tuple[str, ...]] = {
     "blissdata.redis_engine.encoding.numeric": ("NumericStreamEncoder",),
     "blissdata.streams": (
         "BaseStream", "BaseView", "Cursor", "CursorGroup", "EventRange", "StreamDefinition",
+        "EventStream",
     ),
     "blissdata.streams.base": ("BaseStream", "BaseView", "CursorGroup", "EventRange"),
     "blissdata.streams.default": (
