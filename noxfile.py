@@ -9,6 +9,9 @@ tests        every package's test suite, twice: ``deps='newest'`` (newest releas
              (``nox -s tests -- -k cursor -n 0``).
 lint         ruff check + ruff format --check.
 conformance  the conformance vectors and the interop tests (reference peers).
+compat       install_as_blissdata(): the smoke tests, then ewoksdata, blissoda,
+             blisswriter and the lima2/mosca plugins run unmodified on the project
+             (in an interop venv without the real blissdata, made by a fixture).
 reliability  the fault-injection tests (``-m reliability``).
 bench        ``tools/bench/run.py`` (arguments after ``--`` are passed on).
 demo         ``tools/demo.py``, end to end.
@@ -168,6 +171,19 @@ def conformance(session: nox.Session) -> None:
         session.error(f"{vectors.relative_to(ROOT)} is missing")
     session.run("pytest", str(vectors.relative_to(ROOT)), *PYTEST_PARALLEL, *session.posargs)
     run_pytest_per_package(session, ["-m", "interop"], allow_empty=True)
+
+
+@nox.session(reuse_venv=True)
+def compat(session: nox.Session) -> None:
+    """The compatibility layer: its smoke tests, then the downstream programs of blissdata 2.x."""
+    install(session)
+    core = ROOT / "packages" / "blissdata-core" / "tests"
+    smoke = [
+        str((core / name).relative_to(ROOT)) for name in ("test_compat.py", "test_compat_beacon.py")
+    ]
+    session.run("pytest", *smoke, *PYTEST_PARALLEL, *session.posargs)
+    interop = ROOT / "packages" / "blissdata-writer" / "tests" / "test_compat_interop.py"
+    session.run("pytest", str(interop.relative_to(ROOT)), *PYTEST_PARALLEL, *session.posargs)
 
 
 @nox.session(reuse_venv=True)

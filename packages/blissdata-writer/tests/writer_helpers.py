@@ -19,13 +19,14 @@ from blissdata_writer.status import TERMINAL_STATES, ScanStatus, StatusBoard
 class BlissWriter:
     """``blisswriter run`` (3.0.0, in the reference venv) following a test database."""
 
-    def __init__(self, python: Path, redis_url: str, log_path: Path):
+    def __init__(self, python: Path, redis_url: str, log_path: Path, launcher: tuple = ()):
+        """``launcher`` goes before the command (``python -m blissdata_core.compat --``)."""
         self.log_path = log_path
         script = Path(python).parent / "blisswriter"
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [str(script), "run", redis_url, "--log-level", "INFO"],
+            [*launcher, str(script), "run", redis_url, "--log-level", "INFO"],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -12,7 +12,16 @@ from .user_errors import run_cli
 
 #: Subcommand modules under ``blissdata_core.commands`` (each names its own
 #: command, e.g. memory_manager -> "memory-manager"), in help order.
-COMMANDS: tuple[str, ...] = ("server", "init", "memory_manager", "ls", "search", "show", "tail")
+COMMANDS: tuple[str, ...] = (
+    "server",
+    "init",
+    "memory_manager",
+    "ls",
+    "search",
+    "show",
+    "tail",
+    "compat",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

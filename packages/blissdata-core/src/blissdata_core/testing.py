@@ -50,6 +50,7 @@ separated, ``BLISSDATA_REDIS_URL=redis://h:6379,redis://h:6380`` for ``-n 2``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import socket
 import subprocess
@@ -433,3 +434,105 @@ def run_reference(
     if proc.returncode != 0:
         raise ReferenceRunError(proc.returncode, proc.stdout, proc.stderr)
     return proc.stdout
+
+
+# -- the compatibility layer's interop venv -----------------------------------------------------
+
+#: Downstream programs of the real blissdata, installed with --no-deps so that the real
+#: blissdata is absent and install_as_blissdata() stands in for it.
+COMPAT_PEERS = (
+    "ewoksdata==2.2.1",
+    "blissoda==1.11.0",
+    "blisswriter==3.0.0",
+    "blissdata-lima2==2.0.2",
+    "blissdata-mosca==2.0.5",
+)
+#: The peers' own requirements, less blissdata (read from their metadata).
+COMPAT_PEER_DEPENDENCIES = (
+    "packaging",
+    "numpy",
+    "h5py>=3.10",
+    "silx>=1.1.0",
+    "hdf5plugin",
+    "redis!=5.3.0b1,!=5.3.0b3",
+    "redis-om",
+    "pydantic",
+    "lima2-client~=4.1",
+    "mosca-client",
+    "ewoksjob>=1.4.0",  # blissoda[server]: its workflow_server package imports it
+)
+ENV_COMPAT = "BLISSDATA_COMPAT_PYTHON"
+_compat_failure: str | None = None
+
+
+def compat_venv_dir() -> Path:
+    return cache_dir() / "compat-venv"
+
+
+def _project_root() -> Path:
+    return Path(__file__).resolve().parents[4]
+
+
+def compat_python_path() -> Path:
+    """A Python with the project (editable), the peers and their dependencies but no blissdata."""
+    global _compat_failure
+    if os.environ.get(ENV_COMPAT):
+        return Path(os.environ[ENV_COMPAT])
+    if _compat_failure is not None:
+        raise ReferenceUnavailable(_compat_failure)
+    root = _project_root()
+    packages = [
+        root / "packages" / name for name in ("blissdata-core", "blissdata-h5", "blissdata-writer")
+    ]
+    if not all((p / "pyproject.toml").exists() for p in packages):
+        raise ReferenceUnavailable(f"the project's packages are not under {root}")
+    venv = compat_venv_dir()
+    python = venv / "bin" / "python"
+    marker = venv / ".blissdata-complete"
+    # The pyprojects' digests too: an editable install's entry points are read at install time.
+    digests = [hashlib.sha256((p / "pyproject.toml").read_bytes()).hexdigest() for p in packages]
+    wanted = "\n".join([*map(str, packages), *digests, *COMPAT_PEERS, *COMPAT_PEER_DEPENDENCIES])
+    if marker.exists() and marker.read_text() == wanted and python.exists():
+        return python
+    with _file_lock(cache_dir() / "compat-venv.lock"):
+        if marker.exists() and marker.read_text() == wanted and python.exists():
+            return python
+        pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        editable = [arg for p in packages for arg in ("-e", str(p))]
+        editable[1] += "[hdf5,fast]"
+        no_blissdata = "import importlib.util, sys; sys.exit(importlib.util.find_spec('blissdata') is not None)"
+        steps = [
+            [sys.executable, "-m", "venv", str(venv)],
+            [*pip, *editable, *COMPAT_PEER_DEPENDENCIES, "pytest", "pytest-timeout"],
+            [*pip, "--no-deps", *COMPAT_PEERS],
+            [str(python), "-c", no_blissdata],
+        ]
+        try:
+            _run_steps(venv, steps)
+        except (OSError, subprocess.SubprocessError) as exc:
+            _compat_failure = f"cannot create the interop venv in {venv}: {exc}"
+            raise ReferenceUnavailable(_compat_failure) from None
+        marker.write_text(wanted)
+    return python
+
+
+def _run_steps(venv: Path, steps: list[list[str]]) -> None:
+    import shutil
+
+    shutil.rmtree(venv, ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    for cmd in steps:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        if proc.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
+            raise OSError(f"`{' '.join(cmd[:4])} ...` failed: {tail}")
+
+
+@pytest.fixture(scope="session")
+def compat_python() -> Path:
+    """Python of the interop venv (peers of the real blissdata, without it); skips if unavailable."""
+    try:
+        return compat_python_path()
+    except ReferenceUnavailable as exc:
+        pytest.skip(str(exc))

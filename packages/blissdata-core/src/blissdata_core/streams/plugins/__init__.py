@@ -3,9 +3,11 @@
 A plugin is a module (or object) exposing ``stream_cls``, a
 :class:`~blissdata_core.streams.stream.BaseStream` subclass built from an
 :class:`~blissdata_core.streams.event_stream.EventStream`.  Plugins are found
-through the ``blissdata_core.plugins`` entry-point group only: a name read
-from Redis selects among installed entry points and never imports anything
-else.
+through the ``blissdata_core.plugins`` entry-point group, and through any
+further group added with :func:`add_entry_point_group` (the compatibility layer
+adds the reference client's ``blissdata``); on a name clash the project's own
+plugin wins.  A name read from Redis selects among installed entry points and
+never imports anything else.
 """
 
 from __future__ import annotations
@@ -27,6 +29,27 @@ LEGACY_FORMATS = {"lima_v1": "lima", "lima_v2": "lima2", "subscan": "scan_sequen
 _lock = threading.Lock()
 _entry_points: dict[str, Any] | None = None
 _loaded: dict[str, Any] = {}
+#: Further entry-point groups, in priority order after ENTRY_POINT_GROUP.
+_extra_groups: list[str] = []
+
+
+def add_entry_point_group(group: str) -> None:
+    """Also load stream plugins registered in ``group`` (lower priority than ours)."""
+    global _entry_points
+    with _lock:
+        if group != ENTRY_POINT_GROUP and group not in _extra_groups:
+            _extra_groups.append(group)
+            _entry_points = None
+
+
+def remove_entry_point_group(group: str) -> None:
+    """Stop looking in ``group``; plugins already loaded from it are forgotten."""
+    global _entry_points
+    with _lock:
+        if group in _extra_groups:
+            _extra_groups.remove(group)
+            _entry_points = None
+            _loaded.clear()
 
 
 def available_plugins() -> list[str]:
@@ -36,7 +59,10 @@ def available_plugins() -> list[str]:
 def _discover() -> dict[str, Any]:
     global _entry_points
     if _entry_points is None:
-        _entry_points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+        found: dict[str, Any] = {}
+        for group in reversed([ENTRY_POINT_GROUP, *_extra_groups]):
+            found.update({ep.name: ep for ep in entry_points(group=group)})
+        _entry_points = found
     return _entry_points
 
 

@@ -1,0 +1,3 @@
+"""``blissdata.beacon.config``."""
+
+from blissdata_core.compat.beacon import get_beacon_address  # noqa: F401

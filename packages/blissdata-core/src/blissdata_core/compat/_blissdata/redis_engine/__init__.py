@@ -1,0 +1,1 @@
+"""``blissdata.redis_engine``."""

@@ -1,0 +1,3 @@
+"""``blissdata.redis_engine.scan``."""
+
+from blissdata_core.scan import Scan, ScanState  # noqa: F401

@@ -1,0 +1,3 @@
+"""``blissdata.streams.base``."""
+
+from . import BaseStream, BaseView, Cursor, CursorGroup, EventRange, StreamDefinition  # noqa: F401

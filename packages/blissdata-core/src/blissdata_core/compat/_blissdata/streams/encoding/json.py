@@ -1,0 +1,3 @@
+"""``blissdata.streams.encoding.json``."""
+
+from blissdata_core.encoding import JsonEncoder as JsonStreamEncoder  # noqa: F401

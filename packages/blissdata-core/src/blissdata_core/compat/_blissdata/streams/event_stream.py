@@ -1,0 +1,3 @@
+"""``blissdata.streams.event_stream``."""
+
+from blissdata_core.streams.event_stream import EventStream  # noqa: F401
