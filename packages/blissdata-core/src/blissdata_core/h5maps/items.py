@@ -163,7 +163,7 @@ def parse_item(raw: Any, where: str = "/", deep: bool = True) -> Item:
 def parse_root(raw: Any, file_path: str, deep: bool = True) -> Group:
     """The item of one target file: a group with ``"type": "group"`` (the file's root)."""
     if not isinstance(raw, dict) or raw.get("type") != "group":
-        raise H5MapError(file_path, "the root item of a file must be a group")
+        raise H5MapError(file_path, "the root item must be a group")
     item = parse_item(raw, "/", deep)
     assert isinstance(item, Group)
     return item
