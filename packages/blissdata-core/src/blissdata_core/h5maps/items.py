@@ -28,6 +28,8 @@ OBJECT_TYPES = (
 
 @dataclass(eq=False)
 class Item:
+    """One parsed item: its raw JSON (compared to find changes) and its attributes."""
+
     raw: Any = None
     attributes: dict[str, Value] = field(default_factory=dict)
 
@@ -49,6 +51,8 @@ class Group(Item):
 
 @dataclass(eq=False)
 class Dataset(Item):
+    """A dataset; ``value`` is None only when parsed with ``deep=False``."""
+
     value: Value | None = None
 
     @property
