@@ -164,6 +164,11 @@ class CoreAdapter:
         except errors.BlissdataError:
             return False
 
+    def h5maps(self, h5maps_json: dict) -> dict:
+        import h5maps_cases
+
+        return h5maps_cases.core_result(h5maps_json)
+
     def expected_malformed(self, case: dict) -> list[str]:
         return case["expect_error"]
 

@@ -15,6 +15,9 @@ data (the shapes ``tools/vectors/ref_driver.py`` prints):
     ``{"results": [...]}`` of data store operations (``readops.run_store_op``).
 ``validate(schema, document)``
     bool, or None when the implementation has no validator for that schema.
+``h5maps(h5maps_json)`` (optional)
+    ``{"items": {file: {item path: item}}}`` (``tools/vectors/h5maps_cases.py``
+    shows the representation) or ``{"error": "H5MapError", "path": ...}``.
 ``expected_malformed(case)`` / ``expected_validity(case)``
     what this implementation must do (the rule, or its recorded behaviour).
 
@@ -47,6 +50,7 @@ VECTOR_FILES = (
     "lifecycle.json",
     "store.json",
     "documents.json",
+    "h5maps.json",
 )
 
 
@@ -388,6 +392,11 @@ def run_case(adapter: Any, url: str, case: dict, r: redis.Redis | None = None) -
             if verdict is None or expected is None:
                 return Outcome(cid, True, "not checked for this implementation", skipped=True)
             problems = [] if verdict == expected else [f"accepted={verdict}, expected {expected}"]
+        elif kind == "h5maps":
+            if not hasattr(adapter, "h5maps"):
+                return Outcome(cid, True, "no h5maps support in this adapter", skipped=True)
+            have = adapter.h5maps(case["h5maps"])
+            problems = check_h5maps(case["expect"], have)
         else:
             problems = [f"unknown kind {kind}"]
     except Exception as exc:  # an adapter crash fails the case, not the run
@@ -396,6 +405,23 @@ def run_case(adapter: Any, url: str, case: dict, r: redis.Redis | None = None) -
         if own:
             r.close()
     return Outcome(cid, not problems, "; ".join(problems))
+
+
+def _without_lists(obj: Any) -> Any:
+    """Arrays compare by dtype, shape and bytes: their ``list`` is for humans."""
+    if isinstance(obj, list):
+        return [_without_lists(x) for x in obj]
+    if isinstance(obj, dict):
+        if "base64" in obj and "dtype" in obj:
+            return {k: v for k, v in obj.items() if k != "list"}
+        return {k: _without_lists(v) for k, v in obj.items()}
+    return obj
+
+
+def check_h5maps(want: dict, have: dict) -> list[str]:
+    if _without_lists(want) == _without_lists(have):
+        return []
+    return [_first_difference(_without_lists(want), _without_lists(have))]
 
 
 def _strip(op: dict) -> dict:

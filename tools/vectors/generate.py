@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "tools" / "conformance"))
 
 import cases  # noqa: E402
 import doc_cases  # noqa: E402
+import h5maps_cases  # noqa: E402
 import redis  # noqa: E402
 from loader import load_case, load_store_case, normalize_document  # noqa: E402
 
@@ -487,6 +488,7 @@ def main() -> None:
         "Documents and whether the JSON Schemas in spec/schemas accept them.",
         documents,
     )
+    h5maps_cases.write(out)  # from blissdata_core.h5maps: the reference has no h5maps decoder
 
 
 if __name__ == "__main__":

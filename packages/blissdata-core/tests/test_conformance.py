@@ -92,6 +92,7 @@ def test_vectors_regenerate_identically(reference_python, redis_url: str, tmp_pa
         "malformed.json",
         "lifecycle.json",
         "documents.json",
+        "h5maps.json",
     ):
         fresh = json.loads((tmp_path / name).read_text())
         checked_in = json.loads((ROOT / "spec" / "vectors" / name).read_text())

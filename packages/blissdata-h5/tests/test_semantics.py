@@ -488,3 +488,42 @@ def test_a_symlinked_path_finds_the_same_scans(data_store, tmp_path):
     make_scan(data_store, str(real_dir / "s.h5"), 1, h5maps=entry_map(1, {"v": 1}))
     with open_redis(str(tmp_path / "alias" / "s.h5"), data_store) as f:
         assert list(f) == ["1.1"]
+
+
+def test_writer_writes_the_default_tree_the_facade_shows(data_store, tmp_path):
+    # a scan without h5maps (a Bluesky run, say) that names a file gets that file
+    writer = pytest.importorskip("blissdata_writer.scan_writer")
+    from compare import assert_same_tree
+
+    path = str(tmp_path / "plain.h5")
+    scan = data_store.create_scan(
+        {"name": "ct", "number": 3, "data_policy": "no_policy", "path": path},
+        info={"title": "ct 0.1", "start_time": "2026-11-26T10:00:00+01:00"},
+    )
+    scan.create_stream(Stream.make_definition("axis:sx", "float64", ()))
+    scan.create_stream(Stream.make_definition("diode", "int32", ()))
+    scan.prepare()
+    scan.start()
+    send(scan, "diode", np.arange(4, dtype=np.int32))
+    send(scan, "axis:sx", np.linspace(0, 1, 4))
+    scan.stop()
+    scan.close()
+    status = writer.ScanWriter(data_store, scan.key).run()
+    assert status.state == "complete", status
+    with h5py.File(path, "r") as theirs:
+        assert theirs["3.1/measurement/diode"][()].tolist() == [0, 1, 2, 3]
+        with open_redis(path, data_store) as ours:
+            assert_same_tree(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"type": "inline", "dtype": "float64", "value": [1.0, None]},
+        {"type": "inline", "dtype": "int8", "value": [[1], [None]]},
+    ],
+)
+def test_null_inside_an_inline_value_is_refused(item):
+    # it read as NaN here while the writer refused the map: both refuse it now
+    with pytest.raises(blissdata_h5.H5MapError, match=r"/x: inline value holds null"):
+        values.decode(item, "/x")

@@ -8,8 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from blissdata_writer.errors import H5MapError
-from blissdata_writer.h5items import (
+from blissdata_core.h5maps import (
     Dataset,
     Group,
     decode_value,
@@ -18,6 +17,7 @@ from blissdata_writer.h5items import (
     parse_root,
     stream_datasets,
 )
+from blissdata_writer.errors import H5MapError
 
 
 @pytest.mark.parametrize(

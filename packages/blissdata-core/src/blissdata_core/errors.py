@@ -79,6 +79,19 @@ class ScanInfoError(BlissdataError, ValueError):
     """Scan info that cannot be stored (too large, not JSON, changed at the wrong time)."""
 
 
+class H5MapError(BlissdataError, ValueError):
+    """A scan's ``h5maps`` does not follow the item/value format (PROTOCOL.md section 11).
+
+    ``path`` names the offending item (``/entry/x``, ``/entry@attr``) so that
+    the writer's status and the facade's errors point at the same place.
+    """
+
+    def __init__(self, path: str, message: str):
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+
 # --- streams ------------------------------------------------------------------
 
 

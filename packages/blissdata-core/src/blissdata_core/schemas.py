@@ -7,15 +7,13 @@ first use and cached: loading a scan should not pay for schema parsing.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from .errors import ScanValidationError, UnknownEncodingError
+from .errors import H5MapError, ScanValidationError, UnknownEncodingError
 
 SCHEMA_NAMES = ("identity", "encoding", "stream-info", "scan", "h5maps", "state-entry")
 KNOWN_ENCODINGS = ("numeric", "json")
@@ -123,80 +121,15 @@ def validate_stream_info(info: Any) -> None:
 def validate_h5maps(obj: Any) -> None:
     """Raise ScanValidationError unless ``obj`` is a valid ``h5maps`` mapping.
 
-    Beyond the schema: raw arrays must be rectangular, and compound columns
-    must have unique names and equal shapes.
+    The schema first, then the parser the writer and the h5 facade use
+    (:mod:`blissdata_core.h5maps`), which adds what JSON Schema cannot say:
+    rectangular raw arrays, unique compound columns of equal shapes, values
+    that fit their dtype.
     """
+    from .h5maps import parse_maps
+
     _check("h5maps", obj, "h5maps")
-    for path, group in obj.items():
-        _walk_item(group, path)
-
-
-# --- the checks JSON Schema cannot express ---------------------------------------
-
-_H5_TYPES = {
-    "group",
-    "dataset",
-    "external_binary_dataset",
-    "soft_link",
-    "external_link",
-    "virtual_dataset",
-}
-
-
-def _walk_item(item: Any, where: str) -> None:
-    if isinstance(item, dict) and item.get("type") in _H5_TYPES:
-        for name, value in item.get("attributes", {}).items():
-            _value_shape(value, f"{where}@{name}")
-        for name, child in item.get("children", {}).items():
-            _walk_item(child, f"{where}/{name}")
-        if item["type"] == "dataset":
-            _value_shape(item["value"], where)
-    else:
-        _value_shape(item, where)
-
-
-def _raw_shape(value: Any, where: str) -> tuple[int, ...]:
-    if not isinstance(value, list):
-        return ()
-    shapes = {_raw_shape(v, where) for v in value}
-    if len(shapes) > 1:
-        raise ScanValidationError(f"Invalid h5maps at {where}: raw array is not rectangular")
-    return (len(value), *(shapes.pop() if shapes else ()))
-
-
-def _value_shape(value: Any, where: str) -> tuple[int, ...] | None:
-    """Shape of a data item (None when unknown, e.g. a stream)."""
-    if not isinstance(value, dict):
-        return _raw_shape(value, where)
-    kind = value["type"]
-    if kind == "inline":
-        return _raw_shape(value["value"], where) if _is_rectangular(value["value"]) else None
-    if kind == "inline_b64":
-        if value.get("shape") is not None:
-            return tuple(value["shape"])
-        try:
-            nbytes = len(base64.b64decode(value["value"], validate=True))
-        except binascii.Error as exc:
-            raise ScanValidationError(f"Invalid h5maps at {where}: bad base64 ({exc})") from None
-        itemsize = int(value["dtype"].lstrip("<>|")[1:])
-        return (nbytes // itemsize,)
-    if kind == "compound":
-        names = [name for name, _ in value["columns"]]
-        if len(names) != len(set(names)):
-            raise ScanValidationError(f"Invalid h5maps at {where}: compound column names repeat")
-        shapes = {_value_shape(col, f"{where}:{name}") for name, col in value["columns"]}
-        shapes.discard(None)
-        if len(shapes) > 1:
-            raise ScanValidationError(
-                f"Invalid h5maps at {where}: compound columns differ in shape"
-            )
-        return shapes.pop() if shapes else None
-    return None
-
-
-def _is_rectangular(value: Any) -> bool:
     try:
-        _raw_shape(value, "")
-        return True
-    except ScanValidationError:
-        return False
+        parse_maps(obj)
+    except H5MapError as exc:
+        raise ScanValidationError(f"Invalid h5maps at {exc.path}: {exc.message}") from None

@@ -29,6 +29,9 @@ FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__"}
 ALLOWED_IMPORTS = {
     # the console script imports its own subcommand modules from a constant tuple
     ("cli.py", "f'blissdata_core.commands.{name}'"),
+    # install_as_blissdata: an `import blissdata.X` statement of the program itself
+    # names the module, mapped onto the layer's own shims (compat/finder.target_of)
+    ("finder.py", "self.target"),
 }
 
 

@@ -6,7 +6,16 @@ h5py (``except KeyError``) keeps working; their message always names the path.
 
 from __future__ import annotations
 
-from blissdata_core.errors import BlissdataError, MissingPluginException
+from blissdata_core.errors import BlissdataError, H5MapError, MissingPluginException
+
+__all__ = [
+    "DanglingLinkError",
+    "FileSourceError",
+    "H5MapError",
+    "H5PathError",
+    "MissingPluginError",
+    "MissingStreamError",
+]
 
 
 class _KeyErrorMessage(KeyError):
@@ -24,14 +33,6 @@ class DanglingLinkError(H5PathError):
 
 class MissingStreamError(H5PathError):
     """A dataset refers to a stream the scan does not have."""
-
-
-class H5MapError(BlissdataError, ValueError):
-    """An ``h5maps`` item does not follow the specification (unknown type, bad value)."""
-
-    def __init__(self, path: str, message: str):
-        self.path = path
-        super().__init__(f"{path}: {message}")
 
 
 class MissingPluginError(MissingPluginException):

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from blissdata_core.errors import BlissdataError
+from blissdata_core.errors import BlissdataError, H5MapError
 
 
 class WriterError(BlissdataError):
     """Base of the writer's errors: each one fails a scan, never the service."""
 
 
-class H5MapError(WriterError, ValueError):
-    """A scan's ``h5maps`` does not follow the item/value format."""
+#: Errors that fail a scan with their message alone (no traceback, no class name);
+#: a bad map raises the core's :class:`H5MapError`, shared with the h5 facade.
+SCAN_ERRORS = (WriterError, H5MapError)
+
+__all__ = [
+    "SCAN_ERRORS",
+    "DiskFullError",
+    "EntryExistsError",
+    "H5MapError",
+    "PathRefusedError",
+    "ScanFailedError",
+    "WriterError",
+]
 
 
 class PathRefusedError(WriterError, PermissionError):

@@ -15,8 +15,7 @@ from collections.abc import Iterable
 import h5py
 import numpy as np
 
-from .errors import EntryExistsError
-from .h5items import (
+from blissdata_core.h5maps import (
     Dataset,
     ExternalBinaryDataset,
     ExternalLink,
@@ -28,6 +27,8 @@ from .h5items import (
     VirtualDataset,
     get_item,
 )
+
+from .errors import EntryExistsError
 
 
 def open_file(path: str, new: bool = False) -> h5py.File:

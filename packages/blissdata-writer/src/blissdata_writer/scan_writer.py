@@ -24,13 +24,21 @@ import redis
 
 from blissdata_core import CursorGroup, DataStore, EndOfStream, ScanState
 from blissdata_core.errors import MissingPluginException, ScanNotFoundError, ServerConnectionError
+from blissdata_core.h5maps import (
+    Dataset,
+    Group,
+    diff,
+    get_item,
+    parse_maps,
+    scan_h5maps,
+    stream_datasets,
+)
 from blissdata_core.streams.stream import BrokenStream
 
 from . import nexus
 from .datasets import ArrayDatasetWriter, LimaDatasetWriter
-from .errors import H5MapError, PathRefusedError, WriterError
+from .errors import SCAN_ERRORS, H5MapError, PathRefusedError
 from .files import FilePool
-from .h5items import Dataset, Group, diff, get_item, parse_root, stream_datasets
 from .paths import check_target
 from .readahead import ReadAhead
 from .space import SpaceGuard
@@ -91,7 +99,7 @@ class ScanWriter:
             state, message = "interrupted", "writer stopped before the scan ended"
         except Exception as exc:  # one scan's failure never stops the service
             message = describe_error(exc)
-            if isinstance(exc, WriterError | OSError | ScanNotFoundError):
+            if isinstance(exc, SCAN_ERRORS + (OSError, ScanNotFoundError)):
                 self._log.error("%s: %s", self.key, message)
             else:
                 self._log.error("%s: %s", self.key, message, exc_info=True)
@@ -137,10 +145,7 @@ class ScanWriter:
 
     def _open_maps(self, scan: Any) -> None:
         """Validate every map, refuse bad targets, write the static items."""
-        raw_maps = scan.info.get("h5maps") or {}
-        if not isinstance(raw_maps, dict):
-            raise H5MapError("info['h5maps'] must map file paths to items")
-        maps = {path: parse_root(raw, path) for path, raw in raw_maps.items()}
+        maps = parse_maps(scan_h5maps(scan))
         self.status.state = "writing"
         for path, root in maps.items():
             self._start_file(path, root)
@@ -174,7 +179,7 @@ class ScanWriter:
             for dpath, stream_name in stream_datasets(root).items():
                 stream = scan.streams.get(stream_name)
                 if stream is None:
-                    raise H5MapError(f"missing stream {stream_name!r} for {path}::{dpath}")
+                    raise H5MapError(f"{path}::{dpath}", f"missing stream {stream_name!r}")
                 writer = self._writer_for(stream, path, dpath, npoints)
                 if writer is not None:
                     self._writers.setdefault(stream_name, []).append((path, writer))
@@ -269,9 +274,7 @@ class ScanWriter:
 
     def _finalize(self, scan: Any) -> None:
         """Apply the maps as they are at CLOSED: changed items, late files, dataset attributes."""
-        raw_maps = scan.info.get("h5maps") or {}
-        for path, raw in raw_maps.items():
-            new = parse_root(raw, path)
+        for path, new in parse_maps(scan_h5maps(scan)).items():
             if path not in self._maps:
                 if path not in self._refused:
                     self._start_file(path, new)
@@ -406,7 +409,7 @@ def _nbytes(data: Any) -> int:
 
 def describe_error(exc: BaseException) -> str:
     """A message that says what went wrong to someone reading the scan status."""
-    if isinstance(exc, WriterError):
+    if isinstance(exc, SCAN_ERRORS):
         return str(exc)
     code = getattr(exc, "errno", None)
     text = str(exc)

@@ -16,20 +16,16 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .. import values
+from blissdata_core.h5maps import parse_item
+
 from ..errors import H5MapError
 from ..nodes import DatasetNode
 from .maptree import MapAttrs, ScanContext, resolve_beside
 
 
 def _shape_and_dtype(item: dict, path: str) -> tuple[tuple[int, ...], np.dtype]:
-    shape = item.get("shape")
-    if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
-        raise H5MapError(path, "'shape' must be a list of non-negative integers")
-    dtype = item.get("dtype")
-    if not isinstance(dtype, str) or not values._BINARY_DTYPE.match(dtype):
-        raise H5MapError(path, f"invalid binary dtype {dtype!r}")
-    return tuple(shape), np.dtype(dtype)
+    parsed = parse_item(item, path, deep=False)  # checks every member of the item
+    return parsed.shape, np.dtype(parsed.dtype)
 
 
 class _WholeArrayDataset(DatasetNode):

@@ -1,6 +1,7 @@
 """Nodes built from one ``h5maps`` item tree (the JSON a scan publishes).
 
-Static values are decoded on access; ``{"type": "stream"}`` datasets read the
+Items are parsed one at a time by :mod:`blissdata_core.h5maps` (the writer's
+parser); static values are decoded on access; ``{"type": "stream"}`` datasets read the
 scan's stream (see :mod:`.streamed`).  Invalid items raise errors naming their
 path when reached, never while listing their parent.
 """
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from blissdata_core.h5maps import OBJECT_TYPES, VALUE_TYPES, Item, parse_item
 from blissdata_core.streams.stream import BrokenStream
 
 from .. import values
@@ -61,10 +63,8 @@ class MapAttrs(Mapping):
 
 class MapGroup(GroupNode):
     def __init__(self, item: dict, path: str, context: ScanContext):
-        children = item.get("children", {})
-        if not isinstance(children, dict):
-            raise H5MapError(path, "'children' must be a mapping")
-        self._item, self._children, self._context = item, children, context
+        parse_item(item, path, deep=False)  # children and attributes are mappings
+        self._item, self._children, self._context = item, item.get("children", {}), context
         self._nodes: dict[str, Node] = {}
         self.path = path
 
@@ -112,39 +112,27 @@ class MapGroup(GroupNode):
 
 def make_node(item: Any, path: str, context: ScanContext) -> Node:
     """The node for one ``h5maps`` item."""
-    if isinstance(item, dict):
-        kind = item.get("type")
-        if kind == "group":
-            return MapGroup(item, path, context)
-        if kind == "soft_link":
-            return SoftLinkNode(_text(item, "target_path", path), path)
-        if kind == "external_link":
-            return ExternalLinkNode(
-                _text(item, "target_file", path), _text(item, "target_path", path), path
-            )
-        if kind == "dataset":
-            if "value" not in item:
-                raise H5MapError(path, "dataset item without 'value'")
-            return _dataset(item["value"], item.get("attributes", {}), path, context)
-        if kind == "external_binary_dataset":
-            from .external import ExternalBinaryDataset
-
-            return ExternalBinaryDataset(item, path, context)
-        if kind == "virtual_dataset":
-            from .external import VirtualDataset
-
-            return VirtualDataset(item, path, context)
-        if kind in values.DATA_ITEM_TYPES:
-            return _dataset(item, {}, path, context)
+    kind = item.get("type") if isinstance(item, dict) else None
+    if kind is not None and kind not in OBJECT_TYPES + VALUE_TYPES:
         raise H5MapError(path, f"unknown item type {kind!r}")
+    if kind == "group":
+        return MapGroup(item, path, context)
+    if kind == "external_binary_dataset":
+        from .external import ExternalBinaryDataset
+
+        return ExternalBinaryDataset(item, path, context)
+    if kind == "virtual_dataset":
+        from .external import VirtualDataset
+
+        return VirtualDataset(item, path, context)
+    parsed: Item = parse_item(item, path, deep=False)
+    if kind == "soft_link":
+        return SoftLinkNode(parsed.target_path, path)
+    if kind == "external_link":
+        return ExternalLinkNode(parsed.target_file, parsed.target_path, path)
+    if kind == "dataset":
+        return _dataset(item["value"], item.get("attributes", {}), path, context)
     return _dataset(item, {}, path, context)
-
-
-def _text(item: dict, field: str, path: str) -> str:
-    value = item.get(field)
-    if not isinstance(value, str) or not value:
-        raise H5MapError(path, f"{item.get('type')} item needs a string {field!r}")
-    return value
 
 
 def _dataset(value: Any, attributes: Any, path: str, context: ScanContext) -> DatasetNode:

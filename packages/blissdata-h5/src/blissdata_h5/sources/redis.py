@@ -3,7 +3,7 @@
 Every scan whose ``info["h5maps"]`` names the file contributes the children
 of its root item (usually one entry such as ``3.1``); a scan without
 ``h5maps`` at all whose identity ``path`` is the file contributes a default
-NeXus-like entry (:mod:`.default_tree`).  Scans are found with the search
+NeXus-like entry (:func:`blissdata_core.h5maps.default_h5map`).  Scans are found with the search
 index: those whose ``path`` is the file, and those stored below the file's
 directory (their ``h5maps`` may name it too, as a master file's do).  A scan
 shows from PREPARED on, when its streams and ``h5maps`` exist.
@@ -19,10 +19,10 @@ from typing import Any
 
 from blissdata_core import ScanState
 from blissdata_core.errors import BlissdataError, ScanNotFoundError
+from blissdata_core.h5maps import parse_root, scan_h5maps
 
 from ..errors import H5MapError
 from ..nodes import GroupNode, Node, Source
-from .default_tree import default_h5map
 from .maptree import MapAttrs, MapGroup
 
 _logger = logging.getLogger(__name__)
@@ -83,20 +83,13 @@ class ScanTree:
     def _build(self) -> MapGroup | None:
         if self.scan.state < ScanState.PREPARED:
             return None
-        info = self.scan.info
-        h5maps = info.get("h5maps") if isinstance(info, dict) else None
-        if h5maps is None:
-            if not self.name.matches(self.scan.path):
-                return None
-            item = default_h5map(self.scan)
-        else:
-            if not isinstance(h5maps, dict):
-                raise H5MapError(f"scan {self.key}", "info['h5maps'] must be a mapping")
-            item = next((v for k, v in h5maps.items() if self.name.matches(k)), None)
-            if item is None:
-                return None
-        if not isinstance(item, dict) or item.get("type", "group") != "group":
-            raise H5MapError(f"{self.filename} (scan {self.key})", "the root item must be a group")
+        h5maps = scan_h5maps(self.scan)  # the default tree when the scan has none
+        if not isinstance(h5maps, dict):
+            raise H5MapError(f"scan {self.key}", "info['h5maps'] must be a mapping")
+        item = next((v for k, v in h5maps.items() if self.name.matches(k)), None)
+        if item is None:
+            return None
+        parse_root(item, f"{self.filename} (scan {self.key})", deep=False)
         return MapGroup(item, "/", self)
 
 

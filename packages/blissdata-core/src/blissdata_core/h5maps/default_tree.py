@@ -1,6 +1,8 @@
-"""The ``h5maps`` tree given to scans that publish none.
+"""The ``h5maps`` tree of scans that publish none (PROTOCOL.md section 11.3).
 
-Any scan can then be browsed like a BLISS file: ``<number>.1`` (NXentry) with
+Producers from other ecosystems (Bluesky runs through bluesky-blissdata) do
+not publish h5maps; the h5 facade shows this tree for them and the writer
+writes it, so both agree.  Any scan can then be browsed like a BLISS file: ``<number>.1`` (NXentry) with
 ``title``, ``start_time`` (when the scan info has one), ``measurement/<name>``
 for every array stream and ``instrument/<name>/data`` linking to it.  Stream
 names keep their last ``:`` part (``axis:sx`` -> ``sx``) unless two collide
@@ -13,6 +15,7 @@ from typing import Any
 
 
 def default_h5map(scan: Any) -> dict:
+    """The root group item for ``scan`` (number, name, info and streams are used)."""
     entry_name = f"{scan.number}.1"
     info = scan.info if isinstance(scan.info, dict) else {}
     names = _short_names([name for name, s in scan.streams.items() if _is_array(s)])
@@ -72,3 +75,16 @@ def _short_names(names: list[str]) -> dict[str, str]:
         name: value if counts[value] == 1 else name.replace("/", "_").replace(":", "_")
         for name, value in short.items()
     }
+
+
+def scan_h5maps(scan: Any) -> Any:
+    """The raw ``h5maps`` of a scan: its own, else the default tree at ``scan.path``.
+
+    An explicit empty ``h5maps`` means "no file"; only a missing one gets the default.
+    """
+    info = scan.info if isinstance(scan.info, dict) else {}
+    h5maps = info.get("h5maps")
+    if h5maps is not None:
+        return h5maps
+    path = getattr(scan, "path", None)
+    return {path: default_h5map(scan)} if path else {}
