@@ -1,7 +1,7 @@
 """``blissdata.h5map`` under ``blissdata_core.install_as_blissdata()`` (what blisswriter reads).
 
 The reference describes a scan's ``h5maps`` with pydantic models; here the
-writer's own parser (:mod:`.h5items`) validates the tree and the result is
+core h5maps parser (:mod:`blissdata_core.h5maps`) validates the tree and the result is
 handed out with the reference's class and field names: ``Group.children``,
 ``.attributes`` (values with ``decode()``), ``Dataset.value`` (a data item, or
 a :class:`Stream` reference), link targets, external files.  Items compare
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from . import h5items
+from blissdata_core import h5maps
 
 __all__ = [
     "HDF5Item", "HDF5ItemType", "DataItem", "DataItemType", "Group", "Dataset",
@@ -117,32 +117,32 @@ class VirtualDataset:
 HDF5ItemType = Group | Dataset | ExternalBinaryDataset | SoftLink | ExternalLink | VirtualDataset
 
 
-def _value(value: h5items.Value) -> DataItemType:
-    if isinstance(value.data, h5items.StreamRef):
+def _value(value: h5maps.Value) -> DataItemType:
+    if isinstance(value.data, h5maps.StreamRef):
         return Stream(value.data.stream)
     return Inline(value.raw, value.data)
 
 
-def _attributes(item: h5items.Item) -> dict[str, DataItemType]:
+def _attributes(item: h5maps.Item) -> dict[str, DataItemType]:
     return {name: _value(v) for name, v in item.attributes.items()}
 
 
-def convert(item: h5items.Item) -> HDF5ItemType:
+def convert(item: h5maps.Item) -> HDF5ItemType:
     """The reference-shaped object for one parsed item (and its children)."""
-    if isinstance(item, h5items.Group):
+    if isinstance(item, h5maps.Group):
         children = {name: convert(child) for name, child in item.children.items()}
         return Group(_attributes(item), children)
-    if isinstance(item, h5items.Dataset):
+    if isinstance(item, h5maps.Dataset):
         assert item.value is not None
         return Dataset(_value(item.value), _attributes(item))
-    if isinstance(item, h5items.SoftLink):
+    if isinstance(item, h5maps.SoftLink):
         return SoftLink(item.target_path)
-    if isinstance(item, h5items.ExternalLink):
+    if isinstance(item, h5maps.ExternalLink):
         return ExternalLink(item.target_file, item.target_path)
-    if isinstance(item, h5items.ExternalBinaryDataset):
+    if isinstance(item, h5maps.ExternalBinaryDataset):
         files = [ExternalBinaryFile(n, o, s) for n, o, s in item.files]
         return ExternalBinaryDataset(item.dtype, list(item.shape), files, _attributes(item))
-    if isinstance(item, h5items.VirtualDataset):
+    if isinstance(item, h5maps.VirtualDataset):
         sources = [
             VirtualSource(s.vspace, s.src_file, s.src_dataset, s.src_space) for s in item.sources
         ]
@@ -160,5 +160,5 @@ class _Adapter:
         return self._parse(raw)
 
 
-HDF5Item = _Adapter(lambda raw: convert(h5items.parse_item(raw)))
-DataItem = _Adapter(lambda raw: _value(h5items.decode_value(raw, "/")))
+HDF5Item = _Adapter(lambda raw: convert(h5maps.parse_item(raw)))
+DataItem = _Adapter(lambda raw: _value(h5maps.decode_value(raw, "/")))
