@@ -379,28 +379,9 @@ def reference_python_path() -> Path:
 
 
 def _create_reference_venv(venv: Path) -> None:
-    import shutil
-
-    shutil.rmtree(venv, ignore_errors=True)
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    steps = [
-        [sys.executable, "-m", "venv", str(venv)],
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            *REFERENCE_REQUIREMENTS,
-        ],
-    ]
-    for cmd in steps:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-        if proc.returncode != 0:
-            shutil.rmtree(venv, ignore_errors=True)
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
-            raise OSError(f"`{' '.join(cmd[:4])} ...` failed: {tail}")
+    python = str(venv / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    _run_steps(venv, [[sys.executable, "-m", "venv", str(venv)], [*pip, *REFERENCE_REQUIREMENTS]])
 
 
 @pytest.fixture(scope="session")
