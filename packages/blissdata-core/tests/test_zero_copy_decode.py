@@ -170,3 +170,43 @@ def test_range_reads_choose_zero_copy_by_payload_and_reply_size(new_scan) -> Non
     assert whole.flags.writeable and np.array_equal(whole, np.arange(600_000.0))
     scan.stop()
     scan.close()
+
+
+def test_cursor_first_read_of_one_large_batch_is_not_copied(new_scan) -> None:
+    """One send() of many small points makes one large entry: a cursor's first
+    read (its count still a guess) receives it without copy, and it stays writable."""
+    from blissdata_core import CursorGroup
+
+    scan, streams = new_scan(data=("<f4", (4096,)))
+    stream = streams["data"]
+    scan.prepare()
+    scan.start()
+    batch = np.arange(500 * 4096, dtype="<f4").reshape(500, 4096)  # 8 MB in one entry
+    stream.send(batch)
+    stream.seal()
+    (view,) = CursorGroup([stream]).read(timeout=10).values()
+    data = view.get_data()
+    assert np.array_equal(data, batch) and data.flags.writeable
+    root = data
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    assert root.dtype == np.uint8  # a view of the received bytes, not a decoded copy
+    scan.stop()
+    scan.close()
+
+
+def test_cursor_first_read_of_many_streams_goes_through_hiredis(new_scan) -> None:
+    """Many streams of small points: the first read asks for many entries of
+    unknown size, which hiredis parses faster than the zero-copy reader."""
+    from blissdata_core.streams import cursor
+
+    scan, streams = new_scan(**{f"c{i}": ("<f8", ()) for i in range(10)})
+    states = [cursor._CursorState(s) for s in streams.values()]
+    assert not cursor._zero_copy(states)
+    assert cursor._zero_copy(states[:1])  # one stream: a few entries, maybe one large batch
+    states[0].resize([parse_entry_of(b"x" * 100_000)])  # entries of 100 kB seen
+    assert cursor._zero_copy(states)
+
+
+def parse_entry_of(payload: bytes):
+    return parse_entry([b"0-1", [b"payload", payload]], "s")

@@ -24,7 +24,6 @@ from ..errors import (
     MissingPluginException,
 )
 from .entries import Entry, parse_entries
-from .event_stream import ZERO_COPY_PAYLOAD
 from .publisher import MERGE_PAYLOAD_LIMIT, MERGED_ENTRY_LIMIT
 
 if TYPE_CHECKING:
@@ -38,6 +37,13 @@ READ_COUNT = 100
 #: few replies of a couple of MB are read much faster than one of 100 MB
 #: (whose buffers must all be freshly allocated).
 READ_BYTES = 2 * 2**20
+#: Reads whose count was sized after entries of this many bytes or more are
+#: received without copy (the zero-copy reader's per-entry parsing is then
+#: small beside the copies it saves).
+CURSOR_ZERO_COPY_PAYLOAD = 64 * 1024
+#: A first read (count guessed) goes without copy when it asks for at most
+#: this many entries over all its streams.
+FIRST_READ_ZERO_COPY_ENTRIES = 32
 
 
 @dataclass(slots=True)
@@ -108,15 +114,23 @@ def _count_for(entry_nbytes: float) -> int:
     return max(1, min(READ_COUNT, int(READ_BYTES / entry_nbytes)))
 
 
-def _zero_copy(counts: Iterable[int]) -> bool:
-    """Whether replies to reads of these counts are read without copy.
+def _zero_copy(states: Iterable[_CursorState], count: int | None = None) -> bool:
+    """Whether the reply to one read of these streams (``count`` entries each,
+    or each its own count) is read without copy.
 
     A count is sized after the entries (about ``READ_BYTES`` a read): entries
-    of ``ZERO_COPY_PAYLOAD`` bytes or more are received straight into numpy
-    memory; smaller ones are parsed faster by hiredis (parsing is pure Python
-    in the zero-copy reader, and hiredis' copies of them stay in hot memory).
+    of ``CURSOR_ZERO_COPY_PAYLOAD`` bytes or more are received straight into
+    numpy memory. Many small entries are parsed faster by hiredis (parsing is
+    pure Python in the zero-copy reader), so a first read, whose count is a
+    guess, goes without copy only when it asks for few entries in all: a
+    single entry may then be a batch of many MB that a copy would slow down.
     """
-    return any(count * ZERO_COPY_PAYLOAD <= READ_BYTES for count in counts)
+    states = list(states)
+    counts = [(count or s.count, s.sized) for s in states]
+    if any(sized and n * CURSOR_ZERO_COPY_PAYLOAD <= READ_BYTES for n, sized in counts):
+        return True
+    guessed = sum(n for n, sized in counts if not sized)
+    return 0 < guessed <= FIRST_READ_ZERO_COPY_ENTRIES
 
 
 def _first_count(encoder: Any) -> int:
@@ -141,7 +155,7 @@ def _split(entries: list[Entry]) -> tuple[list[Entry], Entry | None]:
 class _CursorState:
     """Position of one cursor in its low-level stream and in its high-level stream."""
 
-    __slots__ = ("stream", "events", "ll_index", "ll_eos", "hl_index", "hl_eos", "count")
+    __slots__ = ("stream", "events", "ll_index", "ll_eos", "hl_index", "hl_eos", "count", "sized")
 
     def __init__(self, stream: BaseStream):
         self.stream = stream
@@ -151,12 +165,14 @@ class _CursorState:
         self.hl_index = 0
         self.hl_eos = False
         self.count = _first_count(self.events.encoder)  # entries the next XREAD asks for
+        self.sized = False  # whether ``count`` was sized after entries read (not a guess)
 
     def resize(self, entries: list[Entry]) -> None:
         """Size the next read after the largest entry just read (about ``READ_BYTES``)."""
         largest = max((len(e.payload) for e in entries if not e.is_seal), default=0)
         if largest:
             self.count = _count_for(largest)
+            self.sized = True
 
     # Turning entries into an EventRange -------------------------------------------
     def consume(self, entries: list[Entry], last_only: bool) -> EventRange:
@@ -210,7 +226,7 @@ def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[En
     if not states:
         return {}
     conn = states[0].events._conn
-    zero_copy = _zero_copy(s.count for s in states)
+    zero_copy = _zero_copy(states)
     replies = conn.call_many(
         [("XREVRANGE", s.events.key, "+", s.ll_index, "COUNT", 1) for s in states],
         zero_copy=zero_copy,
@@ -277,7 +293,7 @@ def _read_on(conn: Any, found: dict[_CursorState, list[Entry]], asked: dict) -> 
         return
     replies = conn.call_many(
         [_xread_command([s], s.count, None, [found[s][-1].end]) for s in grown],
-        zero_copy=_zero_copy(s.count for s in grown),
+        zero_copy=_zero_copy(grown),
     )
     for state, reply in zip(grown, replies):
         if isinstance(reply, Exception):
@@ -306,7 +322,7 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
     if len(by_count) == 1:
         count = states[0].count
         command = _xread_command(states, count, block_s)
-        zero_copy = _zero_copy([count])
+        zero_copy = _zero_copy(states)
         replies = [
             conn.call(*command, zero_copy=zero_copy)
             if block_s is None
@@ -315,7 +331,7 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
     else:
         replies = conn.call_many(
             [_xread_command(group, count, None) for count, group in by_count.items()],
-            zero_copy=_zero_copy(by_count),
+            zero_copy=_zero_copy(states),
         )
         for reply in replies:
             if isinstance(reply, Exception):
@@ -323,7 +339,7 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
         if block_s is not None and not any(replies):
             count = min(by_count)
             command = _xread_command(states, count, block_s)
-            replies = [conn.blocking_call(block_s, *command, zero_copy=_zero_copy([count]))]
+            replies = [conn.blocking_call(block_s, *command, zero_copy=_zero_copy(states, count))]
             asked = dict.fromkeys(states, min(by_count))
     out: dict[_CursorState, list[Entry]] = {}
     for raw in replies:
