@@ -247,7 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="port of the embedded server (default: free)")
     parser.add_argument("--reference-python", help="interpreter of a venv with blissdata 2.x")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference client")
-    parser.add_argument("--only", nargs="+", metavar="WORKLOAD", help="e.g. --only a c e_c f")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="WORKLOAD",
+        help="e.g. --only a d/100 e_c f (a name without /N: every batch size)",
+    )
     parser.add_argument(
         "--h5-dir",
         help="where (g) writes its HDF5 files (default: a directory in /dev/shm when there is "
@@ -255,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     repeats = args.repeats or (2 if args.quick else 3)
-    selected = [w for w in workloads(args.quick) if not args.only or w.name in args.only]
+    selected = [w for w in workloads(args.quick) if not args.only or _chosen(w.name, args.only)]
     notes: list[str] = []
     started = time.monotonic()
 
@@ -316,6 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{len(rows)} figures in {elapsed:.0f} s (load average {load}); results in {args.output}")
     return 0
+
+
+def _chosen(name: str, only: list[str]) -> bool:
+    """``a`` chooses every batch size of (a); ``a/100`` just one."""
+    return name in only or name.split("/")[0] in only
 
 
 def _tail(log_dir: Path, impl: str, lines: int = 5) -> str:
