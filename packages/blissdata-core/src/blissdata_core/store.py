@@ -74,10 +74,14 @@ class DataStore:
         self._publisher = Publisher(
             self._redis, max_queued_bytes=max_queued_bytes, send_timeout=send_timeout
         )
-        if init_db:
-            self._initialise()
-        else:
-            self._check_protocol()
+        try:
+            if init_db:
+                self._initialise()
+            else:
+                self._check_protocol()
+        except BaseException:
+            self.close()  # a refused database keeps nothing open
+            raise
 
     @property
     def url(self) -> str:
