@@ -8,6 +8,7 @@ that goes with it.  ``info`` may change only before PREPARED and at CLOSED.
 
 from __future__ import annotations
 
+import copy
 import enum
 import hashlib
 import json
@@ -419,6 +420,17 @@ class Scan:
         return self._state
 
     @property
+    def publish_errors(self) -> dict[str, dict[str, Any]]:
+        """Streams whose publication failed: ``{name: {"lost": points, "error": text}}``.
+
+        The producer records them when it stops or closes the scan: such a
+        stream is sealed like any other, but ``lost`` of the points sent to it
+        never reached Redis.  Empty when nothing was lost.
+        """
+        recorded = self._doc.get("publish_errors")
+        return copy.deepcopy(recorded) if isinstance(recorded, dict) else {}
+
+    @property
     def streams(self) -> dict[str, BaseStream]:
         """Streams by name: the writer's own on the producer side, readers from PREPARED on."""
         if self._writable:
@@ -491,14 +503,38 @@ class Scan:
         self._transition(ScanState.CLOSED, allowed_from=tuple(ScanState)[:-1])
 
     def _seal_writer_streams(self) -> None:
+        """Seal every stream this process publishes.
+
+        A stream whose publication failed is sealed all the same and listed in
+        :attr:`publish_errors`, so the transition that follows still happens.
+        Only a seal that fails (the server unreachable, say) raises: nothing
+        has changed then, and stop()/close() may be called again.
+        """
         errors = []
-        for stream in self._writer_streams.values():
+        for name, stream in self._writer_streams.items():
             try:
                 stream.seal()
             except BlissdataError as exc:
-                errors.append(exc)
+                events = stream.event_stream
+                if exc is events.publish_error and events.sealed_length is not None:
+                    self._note_publish_error(name, events)
+                else:
+                    errors.append(exc)
         if errors:
             raise errors[0]
+
+    def _note_publish_error(self, name: str, events: EventStream) -> None:
+        recorded = self._doc.setdefault("publish_errors", {})
+        entry = {"lost": events.lost_points, "error": str(events.publish_error)}
+        if recorded.get(name) != entry:
+            _logger.warning(
+                "Scan %s: %d point(s) lost in stream %r, whose publication failed: %s",
+                self.key,
+                entry["lost"],
+                name,
+                entry["error"],
+            )
+        recorded[name] = entry
 
     def _transition(self, new_state: ScanState, allowed_from: tuple[ScanState, ...]) -> None:
         self._require_write()

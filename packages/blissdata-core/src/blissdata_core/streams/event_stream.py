@@ -326,7 +326,22 @@ class EventStream:
         writer = self._require_writer()
         self._data_store._publisher.join(writer, timeout)
 
+    @property
+    def publish_error(self) -> BaseException | None:
+        """The first failure of this stream's publication (points were lost), or None."""
+        return None if self._writer is None else self._writer.error
+
+    @property
+    def lost_points(self) -> int:
+        """Points ``send()`` accepted that never reached the server."""
+        return 0 if self._writer is None else self._writer.lost
+
     def seal(self) -> int:
+        """Flush, seal, return the total length.
+
+        A publication that failed earlier does not prevent the seal: the stream
+        is sealed, then :attr:`publish_error` is raised.
+        """
         writer = self._require_writer()
         error: PublishError | None = None
         try:

@@ -94,6 +94,7 @@ class StreamWriter:
         "acknowledged",
         "last_ticket",
         "error",
+        "lost",
         "sealed",
         "__weakref__",
     )
@@ -105,6 +106,7 @@ class StreamWriter:
         self.acknowledged = next_index  # points the server confirmed
         self.last_ticket = 0
         self.error: BaseException | None = None
+        self.lost = 0  # points queued that never reached the server
         self.sealed = False
 
 
@@ -223,13 +225,15 @@ class Publisher:
             nbytes += len(item.payload)
         return items
 
-    def _commands(self, items: list[_Item]) -> tuple[list[tuple], list[tuple[StreamWriter, int]]]:
+    def _commands(
+        self, items: list[_Item]
+    ) -> tuple[list[tuple], list[tuple[StreamWriter, int, int]]]:
         """Group items per stream (keeping each stream's order) and merge small payloads."""
         per_writer: dict[int, list[_Item]] = {}
         for item in items:
             per_writer.setdefault(id(item.writer), []).append(item)
         commands: list[tuple] = []
-        owners: list[tuple[StreamWriter, int]] = []
+        owners: list[tuple[StreamWriter, int, int]] = []
         for group in per_writer.values():
             run: list[_Item] = []
             run_bytes = 0
@@ -249,7 +253,7 @@ class Publisher:
 
     @staticmethod
     def _emit(
-        run: list[_Item], commands: list[tuple], owners: list[tuple[StreamWriter, int]]
+        run: list[_Item], commands: list[tuple], owners: list[tuple[StreamWriter, int, int]]
     ) -> None:
         first = run[0]
         if len(run) == 1:
@@ -263,7 +267,7 @@ class Publisher:
             commands.append(("XADD", first.writer.key, entry_id, _PAYLOAD, payload))
         else:
             commands.append(("XADD", first.writer.key, entry_id, _PAYLOAD, payload, _LEN, length))
-        owners.append((first.writer, first.index + length))
+        owners.append((first.writer, first.index + length, length))
 
     def _send(self, items: list[_Item]) -> None:
         commands, owners = self._commands(items)
@@ -285,9 +289,10 @@ class Publisher:
             failure = exc
             self._drop_connection()
         with self._lock:
-            for i, (writer, end) in enumerate(owners):
+            for i, (writer, end, length) in enumerate(owners):
                 reply = replies[i] if i < len(replies) else failure
                 if isinstance(reply, BaseException):
+                    writer.lost += length
                     if writer.error is None:
                         writer.error = PublishError(
                             f"Publishing to stream {writer.name!r} failed after {writer.acknowledged} "
@@ -303,6 +308,7 @@ class Publisher:
                 while self._queue:
                     item = self._queue.popleft()
                     self._queued_bytes -= len(item.payload)
+                    item.writer.lost += item.length
                     if item.writer.error is None:
                         item.writer.error = PublishError(
                             f"Publishing to stream {item.writer.name!r} failed after "
