@@ -264,11 +264,13 @@ class RedisConnection:
         finally:
             self._release(conn)
 
-    def transaction(self, build: Callable[[Any], None]) -> list[Any]:
-        """MULTI/EXEC through redis-py (callbacks applied), for control-plane writes."""
+    def transaction(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """MULTI/EXEC through redis-py (replies parsed, an error reply raised), for
+        control-plane writes."""
         try:
             pipe = self.client.pipeline(transaction=True)
-            build(pipe)
+            for command in commands:
+                pipe.execute_command(*command)
             return pipe.execute()
         except _REFUSED as exc:
             raise _refused(self.url, exc) from exc

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import protocol_commands as cmd
 from .errors import (
     BlissdataError,
     BrokenPluginException,
@@ -33,8 +34,6 @@ from .protocol import (
     IDENTITY_FIELDS,
     MAX_INFO_BYTES,
     REQUIRED_IDENTITY_FIELDS,
-    SCAN_HISTORY_KEY,
-    SCAN_HISTORY_MAXLEN,
     SCAN_KEY_PREFIX,
     scan_key,
     stream_key,
@@ -279,14 +278,9 @@ class Scan:
             "data_streams": {},
         }
         scan = cls(data_store, doc, ScanState.CREATED, writable=True)
-        key = scan.key
-
-        def build(pipe: Any) -> None:
-            pipe.execute_command("JSON.SET", key, "$", json.dumps(doc))
-            pipe.xadd(SCAN_HISTORY_KEY, {"key": key}, maxlen=SCAN_HISTORY_MAXLEN, approximate=False)
-            pipe.xadd(scan._state_key, {"state": int(ScanState.CREATED)})
-
-        data_store._conn.transaction(build)
+        data_store._conn.transaction(
+            cmd.create_scan(scan.key, scan._state_key, doc, ScanState.CREATED)
+        )
         scan._saved_info_json = json.dumps(doc["info"])
         return scan
 
@@ -294,9 +288,7 @@ class Scan:
     def _load(cls, data_store: DataStore, key: str, writable: bool = False) -> Scan:
         if not isinstance(key, str) or not key.startswith(SCAN_KEY_PREFIX):
             raise ScanNotFoundError(f"Scan keys start with {SCAN_KEY_PREFIX!r}: {key!r}")
-        ttl, raw_pk = data_store._conn.call_many(
-            [("TTL", key), ("JSON.GET", key, "$.state_stream.pk")]
-        )
+        ttl, raw_pk = data_store._conn.call_many([cmd.ttl(key), cmd.get_state_stream_pk(key)])
         if isinstance(ttl, Exception):
             raise ttl
         if ttl == -2:
@@ -323,8 +315,7 @@ class Scan:
         """Document and last state entry from one MULTI/EXEC: transitions write
         both atomically, so a reader never pairs a new state with old info."""
         raw_doc, last = data_store._conn.call_many(
-            [("JSON.GET", key, "$"), ("XREVRANGE", state_key, "+", "-", "COUNT", 1)],
-            transaction=True,
+            [cmd.get_document(key), cmd.entries_reversed(state_key, count=1)], transaction=True
         )
         if isinstance(raw_doc, Exception) or raw_doc is None:
             raise ScanNotFoundError(f"Scan {key} has been deleted")
@@ -551,15 +542,10 @@ class Scan:
             )
         doc = dict(self._doc)
         doc["info"] = info_doc
-        key = self.key
-        state_key = self._state_key
         self._data_store._check_protocol()  # never recreate a scan in a database restarted empty
-
-        def build(pipe: Any) -> None:
-            pipe.execute_command("JSON.SET", key, "$", json.dumps(doc))
-            pipe.xadd(state_key, {"state": int(new_state)})
-
-        self._data_store._conn.transaction(build)
+        self._data_store._conn.transaction(
+            cmd.transition(self.key, self._state_key, doc, new_state)
+        )
         self._doc = doc
         self._saved_info_json = info_json
         self._state = new_state
@@ -600,27 +586,20 @@ class Scan:
         if self._writable:
             raise NoWritePermission("update() is for readers; the writer knows its own state")
         key = self.key
-        ttl = self._data_store._conn.call("TTL", key)
+        ttl = self._data_store._conn.call(*cmd.ttl(key))
         if ttl == -2:
             self._data_store._check_protocol()
         if ttl == -2 or 0 <= ttl <= DELETION_GRACE_SECONDS:
             raise ScanNotFoundError(f"Scan {key} has been deleted")
         if self._state is ScanState.CLOSED:
             return False
+        after = ([self._state_key], [self._last_state_id])
         if block:
             raw = self._data_store._conn.blocking_call(
-                timeout,
-                "XREAD",
-                "BLOCK",
-                int(timeout * 1000),
-                "STREAMS",
-                self._state_key,
-                self._last_state_id,
+                timeout, *cmd.read_streams(*after, block_ms=int(timeout * 1000))
             )
         else:
-            raw = self._data_store._conn.call(
-                "XREAD", "STREAMS", self._state_key, self._last_state_id
-            )
+            raw = self._data_store._conn.call(*cmd.read_streams(*after))
         if not raw:
             return False
         self._reload_snapshot()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from numbers import Number
@@ -10,6 +9,7 @@ from typing import Any
 
 import redis
 
+from . import protocol_commands as cmd
 from .connection import RedisConnection, redact_url
 from .errors import (
     BlissdataError,
@@ -24,14 +24,8 @@ from .errors import (
 from .protocol import (
     DELETION_GRACE_SECONDS,
     IDENTITY_FIELDS,
-    INDEX_SCHEMA_TEXT,
     MAX_STREAM_ID,
-    PROTOCOL_KEY,
     PROTOCOL_VERSION,
-    SCAN_HISTORY_KEY,
-    SEAL_FUNCTION_CODE,
-    SEARCH_INDEX_NAME,
-    index_create_args,
     stream_key,
 )
 from .scan import Scan, ScanState
@@ -108,7 +102,7 @@ class DataStore:
 
     # -- protocol --------------------------------------------------------------------
     def _check_protocol(self) -> None:
-        raw = self._conn.call("GET", PROTOCOL_KEY)
+        raw = self._conn.call(*cmd.get_protocol_version())
         if raw is None:
             raise DatabaseNotInitialisedError(
                 f"No blissdata protocol version found on {redact_url(self._url)}: the database is "
@@ -128,7 +122,7 @@ class DataStore:
             )
 
     def _initialise(self) -> None:
-        nkeys = self._conn.call("DBSIZE")
+        nkeys = self._conn.call(*cmd.count_keys())
         if nkeys:
             raise DatabaseNotEmptyError(
                 f"Cannot initialise {redact_url(self._url)}: {nkeys} keys are already present"
@@ -140,24 +134,16 @@ class DataStore:
                     f"Redis server at {redact_url(self._url)} lacks the {needed!r} module (RedisJSON "
                     "and RediSearch are required)"
                 )
-        self._conn.call("FT.CREATE", *index_create_args())
+        self._conn.call(*cmd.create_index())
         try:
-            self._conn.call("CONFIG", "SET", "search-max-prefix-expansions", 2000)
+            self._conn.call(*cmd.set_prefix_expansions())
         except redis.ResponseError:
-            self._conn.call("FT.CONFIG", "SET", "MAXPREFIXEXPANSIONS", 2000)
-        self._conn.call("FUNCTION", "LOAD", "REPLACE", SEAL_FUNCTION_CODE)
-        schema_hash = hashlib.sha1(INDEX_SCHEMA_TEXT.encode()).hexdigest()
-        self._conn.call_many(
-            [
-                ("SET", f"{SEARCH_INDEX_NAME}:hash", schema_hash),
-                ("SET", f"{SEARCH_INDEX_NAME}:schema", INDEX_SCHEMA_TEXT),
-                ("SET", PROTOCOL_KEY, PROTOCOL_VERSION),
-            ],
-            transaction=True,
-        )
+            self._conn.call(*cmd.set_prefix_expansions_legacy())
+        self._conn.call(*cmd.load_seal_function())
+        self._conn.call_many(cmd.finish_initialisation(), transaction=True)
 
     def _module_list(self) -> list[dict[bytes, Any]]:
-        raw = self._conn.call("MODULE", "LIST")
+        raw = self._conn.call(*cmd.list_modules())
         out = []
         for item in raw or []:
             if isinstance(item, dict):
@@ -180,13 +166,13 @@ class DataStore:
         return Scan._load(self, key, writable=True)
 
     def _ttl_many(self, keys: list[str]) -> list[int]:
-        return self._conn.call_many([("TTL", k) for k in keys])
+        return self._conn.call_many([cmd.ttl(k) for k in keys])
 
     def get_last_scan(self) -> tuple[str, str]:
         """``(timetag, key)`` of the newest scan not being deleted; NoScanAvailable if none."""
         end = "+"
         while True:
-            raw = self._conn.call("XREVRANGE", SCAN_HISTORY_KEY, end, "-", "COUNT", 16)
+            raw = self._conn.call(*cmd.last_history_entries(16, end))
             if not raw:
                 self._check_protocol()
                 raise NoScanAvailable("No scan in the database")
@@ -201,7 +187,7 @@ class DataStore:
 
     def get_last_scan_timetag(self) -> str:
         """Timetag of the newest scan entry, or ``"0-0"``: a starting point for get_next_scan."""
-        raw = self._conn.call("XREVRANGE", SCAN_HISTORY_KEY, "+", "-", "COUNT", 1)
+        raw = self._conn.call(*cmd.last_history_entries(1))
         return raw[0][0].decode() if raw else "0-0"
 
     def get_next_scan(
@@ -218,22 +204,21 @@ class DataStore:
         deadline = None if (not block or timeout == 0) else time.monotonic() + timeout
         while True:
             if not block:
-                raw = self._conn.call("XREAD", "COUNT", 1, "STREAMS", SCAN_HISTORY_KEY, cursor)
+                raw = self._conn.call(*cmd.read_history(cursor))
             else:
                 remaining = 0.0 if deadline is None else deadline - time.monotonic()
                 if deadline is not None and remaining <= 0:
                     raise NoScanAvailable("No new scan before the timeout")
                 block_ms = 0 if deadline is None else max(1, int(remaining * 1000))
                 raw = self._conn.blocking_call(
-                    remaining if deadline is not None else 0,
-                    "XREAD", "COUNT", 1, "BLOCK", block_ms, "STREAMS", SCAN_HISTORY_KEY, cursor,
-                )  # fmt: skip
+                    remaining if deadline is not None else 0, *cmd.read_history(cursor, block_ms)
+                )
             if not raw:
                 raise NoScanAvailable("No new scan" + (" before the timeout" if block else ""))
             entry_id, fields = raw[0][1][0]
             timetag = entry_id.decode()
             key = dict(zip(fields[::2], fields[1::2]))[b"key"].decode()
-            if not _is_deleted_ttl(self._conn.call("TTL", key)):
+            if not _is_deleted_ttl(self._conn.call(*cmd.ttl(key))):
                 return timetag, key
             cursor = timetag
 
@@ -248,11 +233,7 @@ class DataStore:
         limit = 1000
         while True:
             replies = self._conn.call_many(
-                [
-                    ("XREVRANGE", SCAN_HISTORY_KEY, "+", "-", "COUNT", 1),
-                    ("FT.SEARCH", SEARCH_INDEX_NAME, query, "NOCONTENT", "LIMIT", 0, limit),
-                ],
-                transaction=True,
+                [cmd.last_history_entries(1), cmd.search(query, limit)], transaction=True
             )
             for reply in replies:
                 if isinstance(reply, Exception):
@@ -309,7 +290,7 @@ class DataStore:
         """Current state of many scans in two round trips, without loading them."""
         if not scan_keys:
             return {}
-        raw = self._conn.call("JSON.MGET", *scan_keys, "$.state_stream.pk")
+        raw = self._conn.call(*cmd.get_state_stream_pks(scan_keys))
         pks = []
         for key, item in zip(scan_keys, raw):
             values = json.loads(item) if item is not None else []
@@ -318,7 +299,7 @@ class DataStore:
                 raise ScanNotFoundError(f"Scan {key} does not exist")
             pks.append(values[0])
         replies = self._conn.call_many(
-            [("XREVRANGE", stream_key(pk), "+", "-", "COUNT", 1) for pk in pks]
+            [cmd.entries_reversed(stream_key(pk), count=1) for pk in pks]
         )
         states = {}
         for key, reply in zip(scan_keys, replies):
@@ -352,9 +333,7 @@ class DataStore:
             scan.close()
         keys = [stream_key(m["pk"]) for m in scan._doc["data_streams"].values()]
         keys += [scan._state_key, scan_key]
-        self._conn.call_many(
-            [("EXPIRE", k, DELETION_GRACE_SECONDS) for k in keys], transaction=True
-        )
+        self._conn.call_many(cmd.delete_scan(keys), transaction=True)
 
 
 __all__ = ["DataStore", "ScanNotTerminatedError", "ServerConnectionError"]

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import protocol_commands as cmd
 from ..errors import (
     BrokenPluginException,
     EmptyViewException,
@@ -212,7 +213,7 @@ def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[En
     conn = states[0].events._conn
     zero_copy = _zero_copy(s.count for s in states)
     replies = conn.call_many(
-        [("XREVRANGE", s.events.key, "+", s.ll_index, "COUNT", 1) for s in states],
+        [cmd.entries_reversed(s.events.key, "+", s.ll_index, count=1) for s in states],
         zero_copy=zero_copy,
     )
     found: dict[_CursorState, list[Entry]] = {}
@@ -227,7 +228,7 @@ def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[En
     if need_previous:
         replies = conn.call_many(
             [
-                ("XREVRANGE", s.events.key, found[s][0].index - 1, s.ll_index, "COUNT", 1)
+                cmd.entries_reversed(s.events.key, found[s][0].index - 1, s.ll_index, count=1)
                 for s in need_previous
             ],
             zero_copy=zero_copy,
@@ -241,15 +242,14 @@ def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[En
 
 def _xread_command(
     states: list[_CursorState], count: int, block_s: float | None, starts: list[int] | None = None
-) -> list[Any]:
+) -> tuple[Any, ...]:
     """XREAD of ``states`` after their positions (or after point ``starts``)."""
-    args: list[Any] = ["XREAD", "COUNT", count]
-    if block_s is not None:
-        args += ["BLOCK", int(block_s * 1000)]
-    args.append("STREAMS")
-    args += [s.events.key for s in states]
-    args += [s.ll_index for s in states] if starts is None else starts
-    return args
+    return cmd.read_streams(
+        [s.events.key for s in states],
+        [s.ll_index for s in states] if starts is None else starts,
+        count=count,
+        block_ms=None if block_s is None else int(block_s * 1000),
+    )
 
 
 def _parse_xread(raw: Any, states: list[_CursorState]) -> dict[_CursorState, list[Entry]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import protocol_commands as cmd
 from ..encoding import Encoder, RawEntry, encoder_from_info
 from ..errors import (
     IndexNoMoreThereError,
@@ -17,7 +18,7 @@ from ..errors import (
     NoWritePermission,
     PublishError,
 )
-from ..protocol import BEFORE_SEAL_ID, MAX_STREAM_ID, SEAL_FUNCTION_NAME, stream_key
+from ..protocol import MAX_STREAM_ID, stream_key
 from ..resp_reader import LARGE_BULK
 from .entries import Entry, parse_entries
 from .publisher import StreamWriter
@@ -116,19 +117,15 @@ class EventStream:
         points: int = 0,
     ) -> list[Entry]:
         """Entries from ``start`` to ``end``; ``points``: how many the caller expects (a hint)."""
-        args = ["XRANGE", self.key, start, end]
-        if count is not None:
-            args += ["COUNT", count]
-        return self._parse(self._conn.call(*args, zero_copy=self._zero_copy_for(points)))
+        command = cmd.entries(self.key, start, end, count)
+        return self._parse(self._conn.call(*command, zero_copy=self._zero_copy_for(points)))
 
     def revrange(
         self, end: int | str = "+", start: int | str = "-", count: int | None = None
     ) -> list[Entry]:
         """Entries from ``end`` down to ``start``, returned in increasing order."""
-        args = ["XREVRANGE", self.key, end, start]
-        if count is not None:
-            args += ["COUNT", count]
-        entries = self._parse(self._conn.call(*args, zero_copy=self.zero_copy))
+        command = cmd.entries_reversed(self.key, end, start, count)
+        entries = self._parse(self._conn.call(*command, zero_copy=self.zero_copy))
         entries.reverse()
         return entries
 
@@ -162,9 +159,7 @@ class EventStream:
         """Block until the stream is sealed (``timeout`` seconds, 0 = forever)."""
         if self.is_sealed():
             return True
-        raw = self._conn.blocking_call(
-            timeout, "XREAD", "BLOCK", int(timeout * 1000), "STREAMS", self.key, BEFORE_SEAL_ID
-        )
+        raw = self._conn.blocking_call(timeout, *cmd.wait_seal(self.key, int(timeout * 1000)))
         if raw:
             entries = self._parse(raw[0][1])
             if entries:
@@ -192,8 +187,8 @@ class EventStream:
         # tell trimmed, not yet published and beyond the seal apart.
         replies = self._conn.call_many(
             [
-                ("XREVRANGE", self.key, index, "-", "COUNT", 1),
-                ("XREVRANGE", self.key, "+", "-", "COUNT", 1),
+                cmd.entries_reversed(self.key, index, count=1),
+                cmd.entries_reversed(self.key, count=1),
             ],
             transaction=True,
             zero_copy=self.zero_copy,
@@ -273,8 +268,8 @@ class EventStream:
         points = stop - start + extra
         replies = self._conn.call_many(
             [
-                ("XREVRANGE", self.key, start, "-", "COUNT", 1),
-                ("XRANGE", self.key, start, stop - 1 + extra),
+                cmd.entries_reversed(self.key, start, count=1),
+                cmd.entries(self.key, start, stop - 1 + extra),
             ],
             zero_copy=self._zero_copy_for(points),
         )
@@ -349,7 +344,7 @@ class EventStream:
         except PublishError as exc:
             error = exc
         writer.sealed = True
-        reply = self._conn.call_many([("FCALL", SEAL_FUNCTION_NAME, 1, self.key)])[0]
+        reply = self._conn.call_many([cmd.seal(self.key)])[0]
         if isinstance(reply, Exception):
             if "already sealed" not in str(reply):
                 raise PublishError(f"Sealing stream {self.name!r} failed: {reply}") from reply

@@ -24,13 +24,13 @@ import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .. import protocol_commands as cmd
 from ..errors import (
     DatabaseNotInitialisedError,
     PublishError,
     PublishQueueFull,
     StreamSealedError,
 )
-from ..protocol import DATA_ENTRY_SEQ, PROTOCOL_KEY
 
 #: Payloads up to this size are concatenated into batch entries.
 MERGE_PAYLOAD_LIMIT = 64 * 1024
@@ -41,8 +41,6 @@ MERGED_ENTRY_LIMIT = 64 * 1024
 #: Upper bound of the payload bytes of one pipelined round trip.
 ROUND_TRIP_LIMIT = 16 * 1024 * 1024
 
-_LEN = b"len"
-_PAYLOAD = b"payload"
 #: Arguments larger than this are sent as their own buffer instead of being
 #: copied into the command text.
 _INLINE_LIMIT = 16 * 1024
@@ -262,11 +260,7 @@ class Publisher:
         else:
             payload = b"".join(item.payload for item in run)
             length = sum(item.length for item in run)
-        entry_id = f"{first.index}-{DATA_ENTRY_SEQ}"
-        if length == 1:
-            commands.append(("XADD", first.writer.key, entry_id, _PAYLOAD, payload))
-        else:
-            commands.append(("XADD", first.writer.key, entry_id, _PAYLOAD, payload, _LEN, length))
+        commands.append(cmd.add_data_entry(first.writer.key, first.index, payload, length))
         owners.append((first.writer, first.index + length, length))
 
     def _send(self, items: list[_Item]) -> None:
@@ -326,7 +320,7 @@ class Publisher:
             conn = self._client.connection_pool.make_connection()
             # A new connection may reach a server restarted empty: data sent
             # there would make streams no scan knows.  Check once per connection.
-            conn.send_command("GET", PROTOCOL_KEY)
+            conn.send_command(*cmd.get_protocol_version())
             if conn.read_response() is None:
                 conn.disconnect()
                 raise DatabaseNotInitialisedError(
