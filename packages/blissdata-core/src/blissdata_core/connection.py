@@ -153,6 +153,12 @@ class RedisConnection:
     def _release(self, conn: Any) -> None:
         self._idle.append(conn)
 
+    def dedicated_connection(self) -> Any:
+        """A new redis-py connection of the pool, for one caller to keep (the
+        publisher's sender thread), which disconnects it; it connects at its
+        first command."""
+        return self.pool.make_connection()
+
     def call(self, *args: Any, zero_copy: bool = False) -> Any:
         """Run one command; the reply is raw RESP (large payloads as writable
         memoryviews with ``zero_copy``)."""

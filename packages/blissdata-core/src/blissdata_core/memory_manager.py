@@ -39,9 +39,10 @@ from typing import Any
 import redis
 
 from . import protocol_commands as cmd
-from .connection import RedisConnection, redact_url
-from .errors import BlissdataError, DatabaseNotInitialisedError, ProtocolVersionError
-from .protocol import DELETION_GRACE_SECONDS, PROTOCOL_VERSION, stream_key
+from .connection import RedisConnection
+from .errors import BlissdataError
+from .protocol import DELETION_GRACE_SECONDS, stream_key
+from .runtime import check_protocol
 
 __all__ = ["MemoryManager", "ScanRecord", "parse_size", "format_bytes"]
 
@@ -198,18 +199,6 @@ class MemoryManager:
         sec, usec = self._conn.call(*cmd.server_time())
         return int(sec) * 1000 + int(usec) // 1000
 
-    def _check_protocol(self) -> None:
-        raw = self._conn.call(*cmd.get_protocol_version())
-        if raw is None:
-            raise DatabaseNotInitialisedError(
-                f"{redact_url(self.url)} holds no blissdata protocol key (not initialised: "
-                f"run `blissdata init {redact_url(self.url)}`)"
-            )
-        if raw not in (str(PROTOCOL_VERSION).encode(), str(PROTOCOL_VERSION)):
-            raise ProtocolVersionError(
-                f"{redact_url(self.url)} uses protocol {raw!r}, not {PROTOCOL_VERSION}"
-            )
-
     # -- listing scans ----------------------------------------------------------------
     def _scan_keys(self) -> list[str]:
         keys: list[str] = []
@@ -333,7 +322,7 @@ class MemoryManager:
         running scans and those closed within ``protect``), ``entries_removed`` and
         ``over_budget`` (still above ``max_memory`` after the pass).
         """
-        self._check_protocol()
+        check_protocol(self._conn)
         now_ms = self._server_time_ms()
         scans = [s for s in self.list_scans() if not s.deleted]
         used_before = self.used_memory()

@@ -10,14 +10,10 @@ from typing import Any
 import redis
 
 from . import protocol_commands as cmd
-from .connection import RedisConnection, redact_url
+from .connection import redact_url
 from .errors import (
     BlissdataError,
-    DatabaseNotEmptyError,
-    DatabaseNotInitialisedError,
-    MissingServerModuleError,
     NoScanAvailable,
-    ProtocolVersionError,
     ScanNotFoundError,
     ServerConnectionError,
 )
@@ -25,11 +21,10 @@ from .protocol import (
     DELETION_GRACE_SECONDS,
     IDENTITY_FIELDS,
     MAX_STREAM_ID,
-    PROTOCOL_VERSION,
     stream_key,
 )
+from .runtime import Runtime
 from .scan import Scan, ScanState
-from .streams.publisher import Publisher
 
 #: Characters with a meaning in RediSearch queries; escaped in searched values
 #: (``*`` is kept: it is the wildcard).
@@ -63,18 +58,17 @@ class DataStore:
     def __init__(self, url: str, init_db: bool = False, *, max_queued_bytes: int = 256 * 2**20,
                  send_timeout: float = 60.0, **redis_options: Any):  # fmt: skip
         self._url = url
-        self._conn = RedisConnection(url, **redis_options)
-        self._redis = self._conn.client
-        self._publisher = Publisher(
-            self._redis, max_queued_bytes=max_queued_bytes, send_timeout=send_timeout
+        self._runtime = Runtime(
+            url, max_queued_bytes=max_queued_bytes, send_timeout=send_timeout, **redis_options
         )
+        self._conn = self._runtime.conn
         try:
             if init_db:
-                self._initialise()
+                self._runtime.initialise_database()
             else:
-                self._check_protocol()
+                self._runtime.check_protocol()
         except BaseException:
-            self.close()  # a refused database keeps nothing open
+            self._runtime.close()  # a refused database keeps nothing open
             raise
 
     @property
@@ -82,17 +76,21 @@ class DataStore:
         return self._url
 
     @property
+    def runtime(self) -> Runtime:
+        """Connection, publisher and protocol check, shared by everything this store makes."""
+        return self._runtime
+
+    @property
     def redis(self) -> redis.Redis:
         """The underlying redis-py client (for tools; the data path does not use it)."""
-        return self._redis
+        return self._conn.client
 
     def __repr__(self) -> str:
         return f"DataStore({redact_url(self._url)!r})"
 
     def close(self) -> None:
         """Flush queued data, stop the sender thread and close connections."""
-        self._publisher.close()
-        self._conn.close()
+        self._runtime.close()
 
     def __enter__(self) -> DataStore:
         return self
@@ -100,70 +98,18 @@ class DataStore:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    # -- protocol --------------------------------------------------------------------
-    def _check_protocol(self) -> None:
-        raw = self._conn.call(*cmd.get_protocol_version())
-        if raw is None:
-            raise DatabaseNotInitialisedError(
-                f"No blissdata protocol version found on {redact_url(self._url)}: the database is "
-                f"not initialised (run `blissdata init {redact_url(self._url)}`, or "
-                "DataStore(url, init_db=True), on an empty database)"
-            )
-        try:
-            version = int(raw)
-        except ValueError:
-            raise ProtocolVersionError(
-                f"Unreadable protocol version {raw!r} on {redact_url(self._url)}"
-            ) from None
-        if version != PROTOCOL_VERSION:
-            raise ProtocolVersionError(
-                f"Database {redact_url(self._url)} uses blissdata protocol {version}; "
-                f"this client speaks protocol {PROTOCOL_VERSION} only"
-            )
-
-    def _initialise(self) -> None:
-        nkeys = self._conn.call(*cmd.count_keys())
-        if nkeys:
-            raise DatabaseNotEmptyError(
-                f"Cannot initialise {redact_url(self._url)}: {nkeys} keys are already present"
-            )
-        modules = {m.get(b"name", b"").decode() for m in self._module_list()}
-        for needed in ("ReJSON", "search"):
-            if needed not in modules:
-                raise MissingServerModuleError(
-                    f"Redis server at {redact_url(self._url)} lacks the {needed!r} module (RedisJSON "
-                    "and RediSearch are required)"
-                )
-        self._conn.call(*cmd.create_index())
-        try:
-            self._conn.call(*cmd.set_prefix_expansions())
-        except redis.ResponseError:
-            self._conn.call(*cmd.set_prefix_expansions_legacy())
-        self._conn.call(*cmd.load_seal_function())
-        self._conn.call_many(cmd.finish_initialisation(), transaction=True)
-
-    def _module_list(self) -> list[dict[bytes, Any]]:
-        raw = self._conn.call(*cmd.list_modules())
-        out = []
-        for item in raw or []:
-            if isinstance(item, dict):
-                out.append(item)
-            else:
-                out.append(dict(zip(item[::2], item[1::2])))
-        return out
-
     # -- scans -----------------------------------------------------------------------------
     def create_scan(self, identity: dict[str, Any], info: dict[str, Any] | None = None) -> Scan:
         """A new scan in state CREATED, writable by this process."""
-        return Scan._create(self, identity, info)
+        return Scan.create(self._runtime, identity, info, data_store=self)
 
     def load_scan(self, key: str) -> Scan:
         """A read-only view of an existing scan."""
-        return Scan._load(self, key)
+        return Scan.load(self._runtime, key, data_store=self)
 
     def load_scan_for_writing(self, key: str) -> Scan:
         """A writable handle on an existing scan (to close or delete it from elsewhere)."""
-        return Scan._load(self, key, writable=True)
+        return Scan.load(self._runtime, key, writable=True, data_store=self)
 
     def _ttl_many(self, keys: list[str]) -> list[int]:
         return self._conn.call_many([cmd.ttl(k) for k in keys])
@@ -174,7 +120,7 @@ class DataStore:
         while True:
             raw = self._conn.call(*cmd.last_history_entries(16, end))
             if not raw:
-                self._check_protocol()
+                self._runtime.check_protocol()
                 raise NoScanAvailable("No scan in the database")
             entries = [
                 (eid.decode(), dict(zip(f[::2], f[1::2]))[b"key"].decode()) for eid, f in raw
@@ -199,7 +145,7 @@ class DataStore:
         once.  Deleted scans are skipped.  ``timeout`` in seconds, 0 = forever;
         raises NoScanAvailable when nothing came.
         """
-        self._check_protocol()  # blocking on a database restarted empty would wait forever
+        self._runtime.check_protocol()  # blocking on a database restarted empty would wait forever
         cursor = "$" if since is None else since
         deadline = None if (not block or timeout == 0) else time.monotonic() + timeout
         while True:
@@ -237,7 +183,7 @@ class DataStore:
             )
             for reply in replies:
                 if isinstance(reply, Exception):
-                    self._check_protocol()  # no index: the database was not initialised
+                    self._runtime.check_protocol()  # no index: the database was not initialised
                     raise reply
             history, result = replies
             total = result[0]
@@ -295,7 +241,7 @@ class DataStore:
         for key, item in zip(scan_keys, raw):
             values = json.loads(item) if item is not None else []
             if not values:
-                self._check_protocol()
+                self._runtime.check_protocol()
                 raise ScanNotFoundError(f"Scan {key} does not exist")
             pks.append(values[0])
         replies = self._conn.call_many(
@@ -316,7 +262,7 @@ class DataStore:
         ``info["end_reason"] = "DELETION"``) so blocked readers wake up.
         """
         try:
-            scan = Scan._load(self, scan_key, writable=True)
+            scan = self.load_scan_for_writing(scan_key)
         except ScanNotFoundError:
             return
         if scan.state < ScanState.CLOSED:
@@ -325,15 +271,9 @@ class DataStore:
                     f"Scan {scan_key} is not closed; use force=True to close and delete it"
                 )
             scan.info["end_reason"] = "DELETION"
-            for name in scan._doc["data_streams"]:
-                try:
-                    scan._writer_streams.setdefault(name, scan.get_writer_stream(name))
-                except BlissdataError:
-                    pass
+            scan.adopt_writer_streams()
             scan.close()
-        keys = [stream_key(m["pk"]) for m in scan._doc["data_streams"].values()]
-        keys += [scan._state_key, scan_key]
-        self._conn.call_many(cmd.delete_scan(keys), transaction=True)
+        self._conn.call_many(cmd.delete_scan(scan.redis_keys), transaction=True)
 
 
 __all__ = ["DataStore", "ScanNotTerminatedError", "ServerConnectionError"]

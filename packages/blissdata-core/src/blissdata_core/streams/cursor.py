@@ -210,7 +210,7 @@ def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[En
     """The last entry of each stream, plus the one before when the last is the seal."""
     if not states:
         return {}
-    conn = states[0].events._conn
+    conn = states[0].events.runtime.conn
     zero_copy = _zero_copy(s.count for s in states)
     replies = conn.call_many(
         [cmd.entries_reversed(s.events.key, "+", s.ll_index, count=1) for s in states],
@@ -298,7 +298,7 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
     """
     if not states:
         return {}
-    conn = states[0].events._conn
+    conn = states[0].events.runtime.conn
     by_count: dict[int, list[_CursorState]] = {}
     for state in states:
         by_count.setdefault(state.count, []).append(state)
@@ -350,7 +350,7 @@ class CursorGroup:
                 self._skipped[stream] = exc
                 continue
             self._active[stream.key] = state
-        stores = {id(s.events._data_store) for s in self._active.values()}
+        stores = {id(s.events.runtime) for s in self._active.values()}
         if len(stores) > 1:
             raise ValueError("A CursorGroup reads streams of a single data store")
 

@@ -24,6 +24,7 @@ from .entries import Entry, parse_entries
 from .publisher import StreamWriter
 
 if TYPE_CHECKING:
+    from ..runtime import Runtime
     from ..store import DataStore
 
 _MAX_ID_ARG = str(MAX_STREAM_ID)
@@ -42,11 +43,13 @@ READ_AHEAD_BYTES = 2**20
 class EventStream:
     """Entries of one Redis stream, read (and optionally written) by point index."""
 
-    def __init__(
-        self, data_store: DataStore, name: str, model: dict[str, Any], writable: bool = False
-    ):
-        self._data_store = data_store
-        self._conn = data_store._conn
+    def __init__(self, runtime: Runtime, name: str, model: dict[str, Any], writable: bool = False,
+                 *, data_store: DataStore | None = None):  # fmt: skip
+        #: Connection, publisher and protocol check of the store this stream belongs to.
+        self.runtime = runtime
+        #: The store itself, handed on to plugins whose points are scans.
+        self.data_store = data_store
+        self._conn = runtime.conn
         self.name = name
         self.model = model
         self.key = stream_key(model["pk"])
@@ -307,6 +310,15 @@ class EventStream:
             raise NoWritePermission(f"Stream {self.name!r} is read-only")
         return self._writer
 
+    def resume_writer(self) -> None:
+        """Publish on from where the stream stands (published, maybe sealed, by
+        another process): the next index follows its last entry."""
+        writer = self._require_writer()
+        last = self.revrange(count=1)
+        if last:
+            writer.sealed = writer.sealed or last[-1].is_seal
+            writer.next_index = writer.acknowledged = last[-1].end
+
     def send(self, data: Any) -> None:
         writer = self._require_writer()
         try:
@@ -315,11 +327,11 @@ class EventStream:
             raise TypeError(f"Encoding of {self.name!r}: {exc}") from None
         except ValueError as exc:
             raise ValueError(f"Encoding of {self.name!r}: {exc}") from None
-        self._data_store._publisher.submit(writer, payload, length, self.encoder.concatenable)
+        self.runtime.publisher.submit(writer, payload, length, self.encoder.concatenable)
 
     def join(self, timeout: float | None = None) -> None:
         writer = self._require_writer()
-        self._data_store._publisher.join(writer, timeout)
+        self.runtime.publisher.join(writer, timeout)
 
     @property
     def publish_error(self) -> BaseException | None:
@@ -340,7 +352,7 @@ class EventStream:
         writer = self._require_writer()
         error: PublishError | None = None
         try:
-            self._data_store._publisher.join(writer)
+            self.runtime.publisher.join(writer)
         except PublishError as exc:
             error = exc
         writer.sealed = True

@@ -18,6 +18,7 @@ import atexit
 import threading
 import weakref
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -26,7 +27,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .. import protocol_commands as cmd
 from ..errors import (
-    DatabaseNotInitialisedError,
     PublishError,
     PublishQueueFull,
     StreamSealedError,
@@ -121,10 +121,18 @@ class _Item:
 
 
 class Publisher:
+    """The sender thread of one data store.  ``connect()`` opens the connection
+    it sends on (a dedicated one of the store's
+    :class:`~blissdata_core.connection.RedisConnection`, checked by the runtime),
+    again after a failure."""
+
     def __init__(
-        self, client: redis.Redis, max_queued_bytes: int = 256 * 2**20, send_timeout: float = 60.0
+        self,
+        connect: Callable[[], Any],
+        max_queued_bytes: int = 256 * 2**20,
+        send_timeout: float = 60.0,
     ):
-        self._client = client
+        self._connect = connect
         self.max_queued_bytes = max_queued_bytes
         self.send_timeout = send_timeout
         self._queue: deque[_Item] = deque()
@@ -317,16 +325,7 @@ class Publisher:
             # round trip was sent yet, so a fresh connection duplicates nothing
             self._drop_connection()
         if self._conn is None:
-            conn = self._client.connection_pool.make_connection()
-            # A new connection may reach a server restarted empty: data sent
-            # there would make streams no scan knows.  Check once per connection.
-            conn.send_command(*cmd.get_protocol_version())
-            if conn.read_response() is None:
-                conn.disconnect()
-                raise DatabaseNotInitialisedError(
-                    "The database holds no protocol key any more (Redis restarted empty?)"
-                )
-            self._conn = conn
+            self._conn = self._connect()
         return self._conn
 
     @staticmethod
