@@ -195,7 +195,7 @@ class _CursorState:
     def make_view(self, events: EventRange, last_only: bool) -> BaseView | None:
         if len(events):
             try:
-                view = self.stream._build_view_from_events(self.hl_index, events, last_only)
+                view = self.stream.build_view(self.hl_index, events, last_only)
             except EmptyViewException:
                 view = None
             if view is not None:
@@ -377,7 +377,7 @@ class CursorGroup:
             raise EndOfStream("All streams have been read to the end")
         views: dict[BaseStream, BaseView] = {}
         states = list(self._active.values())
-        last_states = [s for s in states if s.stream._need_last_only(last_only) and not s.ll_eos]
+        last_states = [s for s in states if s.stream.need_last_only(last_only) and not s.ll_eos]
         if last_states:
             for state, entries in _read_last_entries(last_states).items():
                 self._collect(
@@ -406,7 +406,7 @@ class CursorGroup:
                     continue
                 entries = found.get(state)
                 if entries:
-                    events = state.consume(entries, state.stream._need_last_only(last_only))
+                    events = state.consume(entries, state.stream.need_last_only(last_only))
                 else:
                     events = state.nothing()
                 self._collect(state, events, last_only, views)

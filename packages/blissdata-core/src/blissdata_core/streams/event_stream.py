@@ -158,6 +158,13 @@ class EventStream:
                 self._seal_total = entries[0].index
         return self._seal_total is not None
 
+    def wait_entries(self, after: int, timeout: float = 0.0) -> list[Entry]:
+        """Entries after point ``after``, blocking until one comes (``timeout``
+        seconds, 0 = forever); an empty list when none came."""
+        block = cmd.read_streams([self.key], [after], block_ms=int(timeout * 1000))
+        raw = self._conn.blocking_call(timeout, *block)
+        return self._parse(raw[0][1]) if raw else []
+
     def wait_seal(self, timeout: float = 0.0) -> bool:
         """Block until the stream is sealed (``timeout`` seconds, 0 = forever)."""
         if self.is_sealed():
