@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from numbers import Number
 from typing import Any
 
 from .protocol import (
     BEFORE_SEAL_ID,
     DATA_ENTRY_SEQ,
     DELETION_GRACE_SECONDS,
+    IDENTITY_FIELDS,
     INDEX_SCHEMA_TEXT,
     PROTOCOL_KEY,
     PROTOCOL_VERSION,
@@ -37,6 +39,11 @@ Command = tuple[Any, ...]
 PREFIX_EXPANSIONS = 2000
 #: Keys of scan documents listed per SCAN call.
 SCAN_COUNT = 1000
+
+#: Characters with a meaning in RediSearch queries; escaped in searched values
+#: (``*`` is kept: it is the wildcard).
+_SEARCH_SPECIAL = ",.<>{}[]\"':;!@#$%^&()-+=~?/ |\\"
+_ESCAPE_TABLE = str.maketrans({c: f"\\{c}" for c in _SEARCH_SPECIAL})
 
 # Field names of data entries, as bytes: the publisher builds many of them.
 _PAYLOAD = b"payload"
@@ -148,6 +155,41 @@ def read_history(after: str, block_ms: int | None = None) -> Command:
 
 def search(query: str, limit: int) -> Command:
     return ("FT.SEARCH", SEARCH_INDEX_NAME, query, "NOCONTENT", "LIMIT", 0, limit)
+
+
+def search_query(identity: dict[str, Any]) -> str:
+    """The query text of a search on identity fields (§10.1): strings exactly or with a
+    leading/trailing ``*``, numbers exactly; ``*`` for no field."""
+    if not identity:
+        return "*"
+    parts = []
+    for field, value in identity.items():
+        if field not in IDENTITY_FIELDS:
+            raise ValueError(
+                f"Cannot search on {field!r}; identity fields are {list(IDENTITY_FIELDS)}"
+            )
+        if isinstance(value, bool) or value is None:
+            raise TypeError(f"Cannot search {field}={value!r}: give a string or a number")
+        if isinstance(value, Number):
+            parts.append(f"@id_{field}:[{value} {value}]")
+        elif isinstance(value, str):
+            if not value:
+                raise ValueError(f"Cannot search for an empty {field!r}")
+            core = value.strip("*")
+            if "*" in core:
+                raise ValueError(f"Wildcards go only at the start or the end of {field}={value!r}")
+            if not core:
+                continue
+            if core != value and len(core) < 2:
+                raise ValueError(
+                    f"A wildcard search needs at least 2 literal characters ({field}={value!r}); "
+                    "RediSearch ignores shorter prefixes and suffixes"
+                )
+            escaped = value.translate(_ESCAPE_TABLE)
+            parts.append(f"@id_{field}:{{{escaped}}}")
+        else:
+            raise TypeError(f"Cannot search {field}={value!r}: give a string or a number")
+    return " ".join(parts) if parts else "*"
 
 
 def ttl(key: str) -> Command:

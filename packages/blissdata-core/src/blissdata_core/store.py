@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from numbers import Number
 from typing import Any
 
 import redis
@@ -19,17 +18,11 @@ from .errors import (
 )
 from .protocol import (
     DELETION_GRACE_SECONDS,
-    IDENTITY_FIELDS,
     MAX_STREAM_ID,
     stream_key,
 )
 from .runtime import Runtime
 from .scan import Scan, ScanState
-
-#: Characters with a meaning in RediSearch queries; escaped in searched values
-#: (``*`` is kept: it is the wildcard).
-_SEARCH_SPECIAL = ",.<>{}[]\"':;!@#$%^&()-+=~?/ |\\"
-_ESCAPE_TABLE = str.maketrans({c: f"\\{c}" for c in _SEARCH_SPECIAL})
 
 
 class ScanNotTerminatedError(BlissdataError, RuntimeError):
@@ -175,7 +168,7 @@ class DataStore:
         numbers match exactly.  The timetag chains into :meth:`get_next_scan`
         so no scan created after the search is missed.
         """
-        query = self._search_query(identity)
+        query = cmd.search_query(identity)
         limit = 1000
         while True:
             replies = self._conn.call_many(
@@ -196,41 +189,6 @@ class DataStore:
             ttls = self._ttl_many(keys)
             keys = [k for k, ttl in zip(keys, ttls) if not _is_deleted_ttl(ttl)]
         return timetag, keys
-
-    @staticmethod
-    def _search_query(identity: dict[str, Any]) -> str:
-        if not identity:
-            return "*"
-        parts = []
-        for field, value in identity.items():
-            if field not in IDENTITY_FIELDS:
-                raise ValueError(
-                    f"Cannot search on {field!r}; identity fields are {list(IDENTITY_FIELDS)}"
-                )
-            if isinstance(value, bool) or value is None:
-                raise TypeError(f"Cannot search {field}={value!r}: give a string or a number")
-            if isinstance(value, Number):
-                parts.append(f"@id_{field}:[{value} {value}]")
-            elif isinstance(value, str):
-                if not value:
-                    raise ValueError(f"Cannot search for an empty {field!r}")
-                core = value.strip("*")
-                if "*" in core:
-                    raise ValueError(
-                        f"Wildcards go only at the start or the end of {field}={value!r}"
-                    )
-                if not core:
-                    continue
-                if core != value and len(core) < 2:
-                    raise ValueError(
-                        f"A wildcard search needs at least 2 literal characters ({field}={value!r}); "
-                        "RediSearch ignores shorter prefixes and suffixes"
-                    )
-                escaped = value.translate(_ESCAPE_TABLE)
-                parts.append(f"@id_{field}:{{{escaped}}}")
-            else:
-                raise TypeError(f"Cannot search {field}={value!r}: give a string or a number")
-        return " ".join(parts) if parts else "*"
 
     def get_scans_state(self, scan_keys: list[str]) -> dict[str, ScanState]:
         """Current state of many scans in two round trips, without loading them."""
