@@ -75,3 +75,26 @@ def raw_scan(data_store):
         return f"esrf:scan:{pk}"
 
     return make
+
+
+@pytest.fixture
+def fail_publication(redis_url):
+    """``fail_publication(stream) -> repair``: the next XADD into the stream fails
+    (its key holds a string meanwhile) until ``repair()`` puts the stream back."""
+    import redis
+
+    raw = redis.Redis.from_url(redis_url)
+
+    def fail(stream):
+        held = stream.key + ":held"
+        raw.rename(stream.key, held)
+        raw.set(stream.key, "not a stream")
+
+        def repair():
+            raw.delete(stream.key)
+            raw.rename(held, stream.key)
+
+        return repair
+
+    yield fail
+    raw.close()

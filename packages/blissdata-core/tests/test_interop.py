@@ -140,6 +140,32 @@ def test_our_scan_read_by_reference(data_store, redis_url):
     assert out["streams"]["js"]["json"] == [{"k": [1, 2]}]
 
 
+def test_scan_closed_after_a_publish_failure_read_by_reference(data_store, redis_url,
+                                                              fail_publication):  # fmt: skip
+    """The document member publish_errors (spec revision 3) leaves the scan readable there."""
+    from blissdata_core import PublishError
+
+    scan = data_store.create_scan({"name": "ourscan", "number": 6, "data_policy": "no_policy"})
+    x = scan.create_stream(Stream.make_definition("x", "float64"))
+    scan.prepare()
+    scan.start()
+    x.send(1.0)
+    x.join()
+    repair = fail_publication(x)
+    x.send(2.0)
+    with pytest.raises(PublishError):
+        x.join()
+    repair()
+    scan.stop()
+    scan.close()
+    assert scan.publish_errors["x"]["lost"] == 1
+    out = json.loads(run_reference(REF_READ, redis_url, scan.key).strip().splitlines()[-1])
+    assert out["state"] == 4
+    assert out["streams"]["x"] == {
+        "dtype": "<f8", "shape": [1], "data": [1.0], "len": 1, "sealed": True
+    }  # fmt: skip
+
+
 def test_database_initialised_by_reference(redis_url):
     redis.Redis.from_url(redis_url).flushall()
     run_reference(

@@ -60,7 +60,7 @@ class QueueWatch:
     """Samples the publisher's queued bytes and the RSS from a thread, keeping the maxima."""
 
     def __init__(self, store: DataStore):
-        self._publisher = store._publisher
+        self._publisher = store.runtime.publisher
         self.max_queued = 0
         self.rss_start = rss_bytes()
         self.max_rss = self.rss_start

@@ -249,3 +249,64 @@ def test_bad_stream_model_breaks_only_that_stream(data_store, raw_scan):
     assert len(scan.streams["good"]) == 0
     with pytest.raises(ScanValidationError, match="dtype_str"):
         len(scan.streams["bad"])
+
+
+# --- a publication that failed (issue #20, bug 1) -------------------------------------
+
+
+@pytest.mark.parametrize("ending", [("stop", "close"), ("close",)])
+def test_a_scan_ends_after_a_publish_failure(
+    data_store, new_scan, fail_publication, caplog, ending
+):
+    """One failed XADD used to make stop() and close() raise the stored PublishError
+    forever, the scan stuck in STARTED and every consumer waiting on it.  The
+    transitions happen; the points lost are in the document for every consumer."""
+    from blissdata_core import PublishError
+    from blissdata_core.schemas import validate_scan_document
+
+    scan, streams = new_scan(x="float64", y="float64")
+    x, y = streams["x"], streams["y"]
+    scan.prepare()
+    scan.start()
+    follower = data_store.load_scan(scan.key)
+    x.send(0.0)
+    y.send(np.arange(3.0))
+    x.join()
+    repair = fail_publication(x)
+    x.send(np.array([1.0, 2.0]))  # two points in one entry: both lost
+    with pytest.raises(PublishError, match="WRONGTYPE"):
+        x.join()
+    repair()
+    with caplog.at_level("WARNING", logger="blissdata_core"):
+        for step in ending:
+            getattr(scan, step)()
+    assert scan.state is ScanState.CLOSED
+    assert set(scan.publish_errors) == {"x"}
+    assert scan.publish_errors["x"]["lost"] == 2
+    assert "WRONGTYPE" in scan.publish_errors["x"]["error"]
+    assert any("'x'" in m and "2 point(s) lost" in m for m in caplog.messages), caplog.messages
+    with pytest.raises(PublishError):  # the stream itself still says so
+        x.seal()
+
+    assert follower.update(timeout=10) and follower.state >= ScanState.STOPPED
+    reader = data_store.load_scan(scan.key)
+    assert reader.state is ScanState.CLOSED
+    assert reader.publish_errors == scan.publish_errors
+    assert reader.streams["x"].is_sealed() and len(reader.streams["x"]) == 1
+    assert list(reader.streams["y"][:]) == [0.0, 1.0, 2.0]
+    doc = json.loads(data_store.redis.execute_command("JSON.GET", scan.key))
+    assert doc["publish_errors"] == scan.publish_errors
+    validate_scan_document(doc)
+
+
+def test_no_publish_errors_member_without_failure(data_store, new_scan):
+    scan, streams = new_scan(x="float64")
+    scan.prepare()
+    scan.start()
+    streams["x"].send(1.0)
+    scan.stop()
+    scan.close()
+    assert scan.publish_errors == {}
+    assert data_store.load_scan(scan.key).publish_errors == {}
+    doc = json.loads(data_store.redis.execute_command("JSON.GET", scan.key))
+    assert "publish_errors" not in doc

@@ -119,6 +119,29 @@ def test_legacy_empty_string_info_accepted() -> None:
     schemas.validate_scan_document(doc)
 
 
+@pytest.mark.parametrize(
+    "publish_errors, valid",
+    [
+        ({}, True),
+        ({"diode": {"lost": 3, "error": "WRONGTYPE"}}, True),
+        ({"diode": {"lost": 0}}, True),
+        ({"diode": {"lost": -1}}, False),
+        ({"diode": {"error": "no count"}}, False),
+        ({"diode": 3}, False),
+        ([], False),
+    ],
+)
+def test_publish_errors_member(publish_errors, valid) -> None:
+    """Revision 3: the optional member listing streams published with points lost."""
+    doc = copy.deepcopy(next(d for d in DOCS if d["name"] == "scan-reference-closed")["document"])
+    doc["publish_errors"] = publish_errors
+    if valid:
+        schemas.validate_scan_document(doc)
+    else:
+        with pytest.raises(errors.ScanValidationError, match="publish_errors"):
+            schemas.validate_scan_document(doc)
+
+
 def test_validators_are_compiled_once() -> None:
     assert schemas.validator("scan") is schemas.validator("scan")
 

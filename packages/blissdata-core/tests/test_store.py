@@ -37,6 +37,27 @@ def test_other_protocol_version_is_refused(redis_url):
         DataStore(redis_url)
 
 
+@pytest.mark.parametrize("version", [None, b"2"])
+def test_a_refused_database_leaves_no_connection_open(redis_url, version):
+    """A DataStore whose protocol check raises closes what it opened (issue #20, bug 3),
+    even while the traceback keeps the half-built object alive."""
+    import uuid
+
+    client = redis.Redis.from_url(redis_url)
+    if version is None:
+        client.flushall()
+    else:
+        client.set(PROTOCOL_KEY, version)
+    name = f"refused-{uuid.uuid4().hex}"
+    publishers = sum(t.name == "blissdata-publisher" for t in threading.enumerate())
+    with pytest.raises((DatabaseNotInitialisedError, ProtocolVersionError)) as excinfo:
+        DataStore(redis_url, client_name=name)
+    assert excinfo.traceback  # the half-built store is still referenced from here
+    assert [c for c in client.client_list() if c.get("name") == name] == []
+    assert sum(t.name == "blissdata-publisher" for t in threading.enumerate()) == publishers
+    client.close()
+
+
 def test_init_refuses_non_empty_database(redis_url):
     with pytest.raises(DatabaseNotEmptyError):
         DataStore(redis_url, init_db=True)

@@ -127,3 +127,54 @@ def test_a_streamed_dataset_mapped_only_at_closed_is_left_out(redis_url, tmp_pat
     assert status["state"] == "incomplete", status
     assert list(status["missing"]) == [f"{path}::/1.1/y"]
     assert "after PREPARED" in status["missing"][f"{path}::/1.1/y"]
+
+
+def test_points_lost_by_the_producer_make_the_scan_incomplete(redis_url, tmp_path):
+    """A stream whose publication failed is sealed and the scan closed all the same
+    (issue #20): the writer writes what reached Redis and says points were lost."""
+    import pytest
+    import redis
+
+    from blissdata_core import PublishError
+
+    path = str(tmp_path / "lossy.h5")
+    measurement = {"diode": {"type": "stream", "stream": "diode"}}
+    h5maps = {
+        path: {
+            "type": "group",
+            "children": {
+                "1.1": {
+                    "type": "group",
+                    "children": {"measurement": {"type": "group", "children": measurement}},
+                }
+            },
+        }
+    }
+    ds = DataStore(redis_url)
+    scan = ds.create_scan(
+        {"name": "lossy", "number": 1, "data_policy": "no_policy", "path": path},
+        info={"h5maps": h5maps},
+    )
+    diode = scan.create_stream(Stream.make_definition("diode", "float64"))
+    scan.prepare()
+    scan.start()
+    diode.send(np.arange(3.0))
+    diode.join()
+    raw = redis.Redis.from_url(redis_url)
+    raw.rename(diode.key, "held")
+    raw.set(diode.key, "not a stream")  # the next XADD fails
+    diode.send(np.arange(3.0, 5.0))
+    with pytest.raises(PublishError):
+        diode.join()
+    raw.delete(diode.key)
+    raw.rename("held", diode.key)
+    scan.stop()
+    scan.close()
+    ds.close()
+
+    status = write_scan(redis_url, scan.key)
+    assert status.state == "incomplete", status
+    assert "1 stream(s) published with points lost" in status.message
+    assert "'diode' (2 point(s) lost" in status.message
+    with h5py.File(path, "r") as f:
+        np.testing.assert_array_equal(f["1.1/measurement/diode"][()], np.arange(3.0))

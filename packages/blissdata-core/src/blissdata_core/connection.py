@@ -19,6 +19,7 @@ import inspect
 import os
 import re
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -72,19 +73,24 @@ def make_client(url: str, **options: Any) -> redis.Redis:
         raise ValueError(f"Invalid Redis URL {redact_url(url)!r}: {exc}") from exc
 
 
+#: The zero-copy reader of each redis-py connection that has one (its buffers are reused).
+_READERS: weakref.WeakKeyDictionary[Any, RespReader] = weakref.WeakKeyDictionary()
+
+
 def _reader(conn: Any) -> RespReader:
     """The zero-copy reader of ``conn``'s current socket (a new one after a reconnection)."""
+    # redis-py has no public accessor of a connection's socket
     sock = conn._sock
-    reader = getattr(conn, "_blissdata_reader", None)
+    reader = _READERS.get(conn)
     if reader is None or reader.sock is not sock:
         if sock is None:
             raise RedisConnectionError("Not connected")
-        reader = conn._blissdata_reader = RespReader(sock)
+        reader = _READERS[conn] = RespReader(sock)
     return reader
 
 
 def _disconnect(conn: Any) -> None:
-    conn._blissdata_reader = None
+    _READERS.pop(conn, None)
     conn.disconnect()
 
 
@@ -152,6 +158,12 @@ class RedisConnection:
 
     def _release(self, conn: Any) -> None:
         self._idle.append(conn)
+
+    def dedicated_connection(self) -> Any:
+        """A new redis-py connection of the pool, for one caller to keep (the
+        publisher's sender thread), which disconnects it; it connects at its
+        first command."""
+        return self.pool.make_connection()
 
     def call(self, *args: Any, zero_copy: bool = False) -> Any:
         """Run one command; the reply is raw RESP (large payloads as writable
@@ -264,11 +276,13 @@ class RedisConnection:
         finally:
             self._release(conn)
 
-    def transaction(self, build: Callable[[Any], None]) -> list[Any]:
-        """MULTI/EXEC through redis-py (callbacks applied), for control-plane writes."""
+    def transaction(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """MULTI/EXEC through redis-py (replies parsed, an error reply raised), for
+        control-plane writes."""
         try:
             pipe = self.client.pipeline(transaction=True)
-            build(pipe)
+            for command in commands:
+                pipe.execute_command(*command)
             return pipe.execute()
         except _REFUSED as exc:
             raise _refused(self.url, exc) from exc
@@ -277,6 +291,6 @@ class RedisConnection:
 
     def close(self) -> None:
         for conn in self._idle:
-            conn._blissdata_reader = None  # its buffers, kept for reuse
+            _READERS.pop(conn, None)  # its buffers, kept for reuse
         self._idle = []
         self.pool.disconnect()

@@ -38,15 +38,11 @@ from typing import Any
 
 import redis
 
-from .connection import RedisConnection, redact_url
-from .errors import BlissdataError, DatabaseNotInitialisedError, ProtocolVersionError
-from .protocol import (
-    DELETION_GRACE_SECONDS,
-    PROTOCOL_KEY,
-    PROTOCOL_VERSION,
-    SCAN_KEY_PREFIX,
-    stream_key,
-)
+from . import protocol_commands as cmd
+from .connection import RedisConnection
+from .errors import BlissdataError
+from .protocol import DELETION_GRACE_SECONDS, stream_key
+from .runtime import check_protocol
 
 __all__ = ["MemoryManager", "ScanRecord", "parse_size", "format_bytes"]
 
@@ -192,7 +188,7 @@ class MemoryManager:
     # -- measuring ----------------------------------------------------------------
     def used_memory(self) -> int:
         """``used_memory`` of ``INFO memory``: what Redis compares to its own maxmemory."""
-        raw = self._conn.call("INFO", "memory")
+        raw = self._conn.call(*cmd.memory_info())
         text = raw.decode() if isinstance(raw, bytes) else str(raw)
         match = re.search(r"^used_memory:(\d+)", text, re.M)
         if match is None:
@@ -200,29 +196,15 @@ class MemoryManager:
         return int(match[1])
 
     def _server_time_ms(self) -> int:
-        sec, usec = self._conn.call("TIME")
+        sec, usec = self._conn.call(*cmd.server_time())
         return int(sec) * 1000 + int(usec) // 1000
-
-    def _check_protocol(self) -> None:
-        raw = self._conn.call("GET", PROTOCOL_KEY)
-        if raw is None:
-            raise DatabaseNotInitialisedError(
-                f"{redact_url(self.url)} holds no blissdata protocol key (not initialised: "
-                f"run `blissdata init {redact_url(self.url)}`)"
-            )
-        if raw not in (str(PROTOCOL_VERSION).encode(), str(PROTOCOL_VERSION)):
-            raise ProtocolVersionError(
-                f"{redact_url(self.url)} uses protocol {raw!r}, not {PROTOCOL_VERSION}"
-            )
 
     # -- listing scans ----------------------------------------------------------------
     def _scan_keys(self) -> list[str]:
         keys: list[str] = []
         cursor = b"0"
         while True:
-            cursor, batch = self._conn.call(
-                "SCAN", cursor, "MATCH", SCAN_KEY_PREFIX + "*", "COUNT", 1000, "TYPE", "ReJSON-RL"
-            )
+            cursor, batch = self._conn.call(*cmd.list_scan_documents(cursor))
             keys += [k.decode() for k in batch]
             if cursor in (b"0", 0, "0"):
                 return sorted(set(keys))  # ULID keys: creation order
@@ -235,8 +217,8 @@ class MemoryManager:
             batch = keys[start : start + _BATCH]
             commands: list[tuple[Any, ...]] = []
             for key in batch:
-                commands.append(("TTL", key))
-                commands.append(("JSON.GET", key, "$.state_stream.pk", "$.data_streams.*.pk"))
+                commands.append(cmd.ttl(key))
+                commands.append(cmd.get_stream_pks(key))
             replies = self._conn.call_many(commands)
             pending = []
             for i, key in enumerate(batch):
@@ -245,7 +227,7 @@ class MemoryManager:
                 if parsed is not None:
                     pending.append((key, ttl, *parsed))
             states = self._conn.call_many(
-                [("XREVRANGE", stream_key(spk), "+", "-", "COUNT", 1) for _, _, spk, _ in pending]
+                [cmd.entries_reversed(stream_key(spk), count=1) for _, _, spk, _ in pending]
             )
             for (key, ttl, state_pk, stream_pks), reply in zip(pending, states):
                 try:
@@ -292,7 +274,7 @@ class MemoryManager:
             return False  # already expiring at least as soon
         keys = [scan.key, scan.state_key, *scan.stream_keys]
         # LT: never postpone an expiry somebody else (delete_scan) set.
-        self._conn.call_many([("EXPIRE", k, ttl, "LT") for k in keys], transaction=True)
+        self._conn.call_many([cmd.expire(k, ttl, only_sooner=True) for k in keys], transaction=True)
         _logger.info(
             "Scan %s closed %.0f s ago: expires in %d s (retention %g s)",
             scan.key,
@@ -308,7 +290,7 @@ class MemoryManager:
 
         The last entry always stays.  Returns the number of entries removed.
         """
-        last = self._conn.call("XREVRANGE", key, "+", "-", "COUNT", 1)
+        last = self._conn.call(*cmd.entries_reversed(key, count=1))
         if not last:
             return 0
         min_id = last[0][0]
@@ -316,11 +298,11 @@ class MemoryManager:
             total = _entry_end(last[0])
             if total <= keep_points:
                 return 0
-            holder = self._conn.call("XREVRANGE", key, total - keep_points, "-", "COUNT", 1)
+            holder = self._conn.call(*cmd.entries_reversed(key, total - keep_points, count=1))
             if not holder:
                 return 0  # already trimmed past that point
             min_id = min(min_id, holder[0][0], key=_entry_index)
-        removed = self._conn.call("XTRIM", key, "MINID", min_id)
+        removed = self._conn.call(*cmd.trim_before(key, min_id))
         return int(removed)
 
     def _trim_scan(self, scan: ScanRecord, keep_points: int) -> int:
@@ -340,7 +322,7 @@ class MemoryManager:
         running scans and those closed within ``protect``), ``entries_removed`` and
         ``over_budget`` (still above ``max_memory`` after the pass).
         """
-        self._check_protocol()
+        check_protocol(self._conn)
         now_ms = self._server_time_ms()
         scans = [s for s in self.list_scans() if not s.deleted]
         used_before = self.used_memory()

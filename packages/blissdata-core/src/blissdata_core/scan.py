@@ -8,6 +8,7 @@ that goes with it.  ``info`` may change only before PREPARED and at CLOSED.
 
 from __future__ import annotations
 
+import copy
 import enum
 import hashlib
 import json
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import protocol_commands as cmd
 from .errors import (
     BlissdataError,
     BrokenPluginException,
@@ -32,8 +34,6 @@ from .protocol import (
     IDENTITY_FIELDS,
     MAX_INFO_BYTES,
     REQUIRED_IDENTITY_FIELDS,
-    SCAN_HISTORY_KEY,
-    SCAN_HISTORY_MAXLEN,
     SCAN_KEY_PREFIX,
     scan_key,
     stream_key,
@@ -52,6 +52,7 @@ from .streams.stream import (
 from .ulid import new_ulid
 
 if TYPE_CHECKING:
+    from .runtime import Runtime
     from .store import DataStore
 
 _logger = logging.getLogger(__name__)
@@ -248,27 +249,37 @@ def resolve_stream_class(scan: Scan, event_stream: EventStream) -> BaseStream:
 
 class Scan:
     """A scan in Redis.  Made by :meth:`DataStore.create_scan` (read-write) or
-    :meth:`DataStore.load_scan` (read-only)."""
+    :meth:`DataStore.load_scan` (read-only), which call :meth:`create` and
+    :meth:`load` with the store's :class:`~blissdata_core.runtime.Runtime`.
 
-    def __init__(self, data_store: DataStore, doc: dict[str, Any], state: ScanState, writable: bool,
-                 last_state_id: str = "0-0"):  # fmt: skip
+    ``last_state_entry`` is the raw last entry of the state stream (none: the
+    scan was just created); ``data_store``, the store that made the scan, is
+    only handed on (:attr:`data_store`, plugins whose points are scans).
+    """
+
+    def __init__(self, runtime: Runtime, doc: dict[str, Any], writable: bool,
+                 last_state_entry: Any = None, *, data_store: DataStore | None = None):  # fmt: skip
+        self._runtime = runtime
         self._data_store = data_store
         self._doc = doc
-        self._state = state
+        self._state = ScanState.CREATED
         self._writable = writable
-        self._last_state_id = last_state_id
+        self._last_state_id = "0-0"
         self._streams: dict[str, BaseStream] = {}
         self._writer_streams: dict[str, BaseStream] = {}
         self._saved_info_json = json.dumps(doc["info"]) if writable else ""
+        if last_state_entry is not None:
+            self._apply_state_entry(last_state_entry)
+            self._refresh_streams()
 
     # -- construction ------------------------------------------------------------
     @classmethod
-    def _create(
-        cls, data_store: DataStore, identity: dict[str, Any], info: dict[str, Any] | None
-    ) -> Scan:
+    def create(cls, runtime: Runtime, identity: dict[str, Any], info: dict[str, Any] | None = None,
+               *, data_store: DataStore | None = None) -> Scan:  # fmt: skip
+        """A new scan in state CREATED, writable by this process."""
         ident = _validate_identity(identity)
         info_doc, _ = normalise_info({} if info is None else info)
-        data_store._check_protocol()  # never write into a database restarted empty
+        runtime.check_protocol()  # never write into a database restarted empty
         pk = new_ulid()
         doc = {
             "pk": pk,
@@ -277,29 +288,21 @@ class Scan:
             "state_stream": {"pk": new_ulid(), "encoding": None, "info": None},
             "data_streams": {},
         }
-        scan = cls(data_store, doc, ScanState.CREATED, writable=True)
-        key = scan.key
-
-        def build(pipe: Any) -> None:
-            pipe.execute_command("JSON.SET", key, "$", json.dumps(doc))
-            pipe.xadd(SCAN_HISTORY_KEY, {"key": key}, maxlen=SCAN_HISTORY_MAXLEN, approximate=False)
-            pipe.xadd(scan._state_key, {"state": int(ScanState.CREATED)})
-
-        data_store._conn.transaction(build)
-        scan._saved_info_json = json.dumps(doc["info"])
+        scan = cls(runtime, doc, writable=True, data_store=data_store)
+        runtime.conn.transaction(cmd.create_scan(scan.key, scan.state_key, doc, ScanState.CREATED))
         return scan
 
     @classmethod
-    def _load(cls, data_store: DataStore, key: str, writable: bool = False) -> Scan:
+    def load(cls, runtime: Runtime, key: str, writable: bool = False,
+             *, data_store: DataStore | None = None) -> Scan:  # fmt: skip
+        """An existing scan: read-only, or ``writable`` (to close or delete it from elsewhere)."""
         if not isinstance(key, str) or not key.startswith(SCAN_KEY_PREFIX):
             raise ScanNotFoundError(f"Scan keys start with {SCAN_KEY_PREFIX!r}: {key!r}")
-        ttl, raw_pk = data_store._conn.call_many(
-            [("TTL", key), ("JSON.GET", key, "$.state_stream.pk")]
-        )
+        ttl, raw_pk = runtime.conn.call_many([cmd.ttl(key), cmd.get_state_stream_pk(key)])
         if isinstance(ttl, Exception):
             raise ttl
         if ttl == -2:
-            data_store._check_protocol()  # a server restarted empty is not a missing scan
+            runtime.check_protocol()  # a server restarted empty is not a missing scan
             raise ScanNotFoundError(f"Scan {key} does not exist (deleted, expired or wrong key)")
         if 0 <= ttl <= DELETION_GRACE_SECONDS:
             raise ScanNotFoundError(f"Scan {key} has been deleted")
@@ -311,19 +314,15 @@ class Scan:
             state_pk = None
         if not isinstance(state_pk, str):
             raise ScanValidationError(f"Scan {key} has no state_stream.pk")
-        doc, last = cls._read_snapshot(data_store, key, stream_key(state_pk))
-        scan = cls(data_store, doc, ScanState.CREATED, writable)
-        scan._apply_state_entry(last)
-        scan._refresh_streams()
-        return scan
+        doc, last = cls._read_snapshot(runtime, key, stream_key(state_pk))
+        return cls(runtime, doc, writable, last, data_store=data_store)
 
     @classmethod
-    def _read_snapshot(cls, data_store: DataStore, key: str, state_key: str) -> tuple[dict, Any]:
+    def _read_snapshot(cls, runtime: Runtime, key: str, state_key: str) -> tuple[dict, Any]:
         """Document and last state entry from one MULTI/EXEC: transitions write
         both atomically, so a reader never pairs a new state with old info."""
-        raw_doc, last = data_store._conn.call_many(
-            [("JSON.GET", key, "$"), ("XREVRANGE", state_key, "+", "-", "COUNT", 1)],
-            transaction=True,
+        raw_doc, last = runtime.conn.call_many(
+            [cmd.get_document(key), cmd.entries_reversed(state_key, count=1)], transaction=True
         )
         if isinstance(raw_doc, Exception) or raw_doc is None:
             raise ScanNotFoundError(f"Scan {key} has been deleted")
@@ -332,7 +331,7 @@ class Scan:
         return cls._parse_doc(raw_doc, key), last[-1]
 
     def _reload_snapshot(self) -> None:
-        self._doc, last = self._read_snapshot(self._data_store, self.key, self._state_key)
+        self._doc, last = self._read_snapshot(self._runtime, self.key, self.state_key)
         self._apply_state_entry(last)
         self._refresh_streams()
 
@@ -391,16 +390,28 @@ class Scan:
     path = property(lambda self: self._doc["id"].get("path"))
 
     @property
-    def _state_key(self) -> str:
+    def state_key(self) -> str:
+        """The key of the scan's state stream."""
         return stream_key(self._doc["state_stream"]["pk"])
+
+    @property
+    def redis_keys(self) -> list[str]:
+        """Every key the scan occupies: its data streams, state stream and document."""
+        keys = [stream_key(model["pk"]) for model in self._doc["data_streams"].values()]
+        return [*keys, self.state_key, self.key]
 
     @property
     def writable(self) -> bool:
         return self._writable
 
     @property
-    def data_store(self) -> DataStore:
+    def data_store(self) -> DataStore | None:
+        """The store that made this scan."""
         return self._data_store
+
+    @property
+    def runtime(self) -> Runtime:
+        return self._runtime
 
     # -- info and state ------------------------------------------------------------
     @property
@@ -417,6 +428,17 @@ class Scan:
     @property
     def state(self) -> ScanState:
         return self._state
+
+    @property
+    def publish_errors(self) -> dict[str, dict[str, Any]]:
+        """Streams whose publication failed: ``{name: {"lost": points, "error": text}}``.
+
+        The producer records them when it stops or closes the scan: such a
+        stream is sealed like any other, but ``lost`` of the points sent to it
+        never reached Redis.  Empty when nothing was lost.
+        """
+        recorded = self._doc.get("publish_errors")
+        return copy.deepcopy(recorded) if isinstance(recorded, dict) else {}
 
     @property
     def streams(self) -> dict[str, BaseStream]:
@@ -442,7 +464,7 @@ class Scan:
             raise UnauthorizeStateTransition(self._state, self._state)
         info_doc, _ = normalise_info(definition.info)
         model = {"pk": new_ulid(), "encoding": definition.encoder.info(), "info": info_doc}
-        event_stream = EventStream(self._data_store, name, model, writable=True)
+        event_stream = self._event_stream(name, model, writable=True)
         stream = resolve_stream_class(self, event_stream)
         if isinstance(stream, BrokenStream):
             raise stream.exception
@@ -458,17 +480,30 @@ class Scan:
         model = self._doc["data_streams"].get(name)
         if model is None:
             raise KeyError(f"Scan {self.key} has no stream {name!r}")
-        event_stream = EventStream(self._data_store, name, model, writable=True)
-        last = event_stream.revrange(count=1)
-        if last:
-            if last[-1].is_seal:
-                event_stream._writer.sealed = True  # type: ignore[union-attr]
-            event_stream._writer.next_index = last[-1].end  # type: ignore[union-attr]
-            event_stream._writer.acknowledged = last[-1].end  # type: ignore[union-attr]
+        event_stream = self._event_stream(name, model, writable=True)
+        event_stream.resume_writer()
         stream = resolve_stream_class(self, event_stream)
         if isinstance(stream, BrokenStream):
             raise stream.exception
         return stream
+
+    def adopt_writer_streams(self) -> None:
+        """Make every stream of the document a writer stream of this process (those
+        whose handle cannot be opened are left out), so that stop()/close() seal
+        them from here: a forced deletion wakes every reader up."""
+        self._require_write()
+        for name in self._doc["data_streams"]:
+            if name in self._writer_streams:
+                continue
+            try:
+                self._writer_streams[name] = self.get_writer_stream(name)
+            except BlissdataError:
+                pass
+
+    def _event_stream(
+        self, name: str, model: dict[str, Any], writable: bool = False
+    ) -> EventStream:
+        return EventStream(self._runtime, name, model, writable, data_store=self._data_store)
 
     def prepare(self) -> None:
         self._transition(ScanState.PREPARED, allowed_from=(ScanState.CREATED,))
@@ -491,14 +526,38 @@ class Scan:
         self._transition(ScanState.CLOSED, allowed_from=tuple(ScanState)[:-1])
 
     def _seal_writer_streams(self) -> None:
+        """Seal every stream this process publishes.
+
+        A stream whose publication failed is sealed all the same and listed in
+        :attr:`publish_errors`, so the transition that follows still happens.
+        Only a seal that fails (the server unreachable, say) raises: nothing
+        has changed then, and stop()/close() may be called again.
+        """
         errors = []
-        for stream in self._writer_streams.values():
+        for name, stream in self._writer_streams.items():
             try:
                 stream.seal()
             except BlissdataError as exc:
-                errors.append(exc)
+                events = stream.event_stream
+                if exc is events.publish_error and events.sealed_length is not None:
+                    self._note_publish_error(name, events)
+                else:
+                    errors.append(exc)
         if errors:
             raise errors[0]
+
+    def _note_publish_error(self, name: str, events: EventStream) -> None:
+        recorded = self._doc.setdefault("publish_errors", {})
+        entry = {"lost": events.lost_points, "error": str(events.publish_error)}
+        if recorded.get(name) != entry:
+            _logger.warning(
+                "Scan %s: %d point(s) lost in stream %r, whose publication failed: %s",
+                self.key,
+                entry["lost"],
+                name,
+                entry["error"],
+            )
+        recorded[name] = entry
 
     def _transition(self, new_state: ScanState, allowed_from: tuple[ScanState, ...]) -> None:
         self._require_write()
@@ -515,15 +574,8 @@ class Scan:
             )
         doc = dict(self._doc)
         doc["info"] = info_doc
-        key = self.key
-        state_key = self._state_key
-        self._data_store._check_protocol()  # never recreate a scan in a database restarted empty
-
-        def build(pipe: Any) -> None:
-            pipe.execute_command("JSON.SET", key, "$", json.dumps(doc))
-            pipe.xadd(state_key, {"state": int(new_state)})
-
-        self._data_store._conn.transaction(build)
+        self._runtime.check_protocol()  # never recreate a scan in a database restarted empty
+        self._runtime.conn.transaction(cmd.transition(self.key, self.state_key, doc, new_state))
         self._doc = doc
         self._saved_info_json = info_json
         self._state = new_state
@@ -538,7 +590,7 @@ class Scan:
                 continue
             try:
                 validate_stream_model(name, model)
-                event_stream = EventStream(self._data_store, name, model)
+                event_stream = self._event_stream(name, model)
             except BlissdataError as exc:
                 info = model.get("info") if isinstance(model.get("info"), dict) else {}
                 plugin = info.get("plugin")
@@ -564,27 +616,21 @@ class Scan:
         if self._writable:
             raise NoWritePermission("update() is for readers; the writer knows its own state")
         key = self.key
-        ttl = self._data_store._conn.call("TTL", key)
+        conn = self._runtime.conn
+        ttl = conn.call(*cmd.ttl(key))
         if ttl == -2:
-            self._data_store._check_protocol()
+            self._runtime.check_protocol()
         if ttl == -2 or 0 <= ttl <= DELETION_GRACE_SECONDS:
             raise ScanNotFoundError(f"Scan {key} has been deleted")
         if self._state is ScanState.CLOSED:
             return False
+        after = ([self.state_key], [self._last_state_id])
         if block:
-            raw = self._data_store._conn.blocking_call(
-                timeout,
-                "XREAD",
-                "BLOCK",
-                int(timeout * 1000),
-                "STREAMS",
-                self._state_key,
-                self._last_state_id,
+            raw = conn.blocking_call(
+                timeout, *cmd.read_streams(*after, block_ms=int(timeout * 1000))
             )
         else:
-            raw = self._data_store._conn.call(
-                "XREAD", "STREAMS", self._state_key, self._last_state_id
-            )
+            raw = conn.call(*cmd.read_streams(*after))
         if not raw:
             return False
         self._reload_snapshot()

@@ -2,45 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from numbers import Number
 from typing import Any
 
 import redis
 
-from .connection import RedisConnection, redact_url
+from . import protocol_commands as cmd
+from .connection import redact_url
 from .errors import (
     BlissdataError,
-    DatabaseNotEmptyError,
-    DatabaseNotInitialisedError,
-    MissingServerModuleError,
     NoScanAvailable,
-    ProtocolVersionError,
     ScanNotFoundError,
     ServerConnectionError,
 )
 from .protocol import (
     DELETION_GRACE_SECONDS,
-    IDENTITY_FIELDS,
-    INDEX_SCHEMA_TEXT,
     MAX_STREAM_ID,
-    PROTOCOL_KEY,
-    PROTOCOL_VERSION,
-    SCAN_HISTORY_KEY,
-    SEAL_FUNCTION_CODE,
-    SEARCH_INDEX_NAME,
-    index_create_args,
     stream_key,
 )
+from .runtime import Runtime
 from .scan import Scan, ScanState
-from .streams.publisher import Publisher
-
-#: Characters with a meaning in RediSearch queries; escaped in searched values
-#: (``*`` is kept: it is the wildcard).
-_SEARCH_SPECIAL = ",.<>{}[]\"':;!@#$%^&()-+=~?/ |\\"
-_ESCAPE_TABLE = str.maketrans({c: f"\\{c}" for c in _SEARCH_SPECIAL})
 
 
 class ScanNotTerminatedError(BlissdataError, RuntimeError):
@@ -69,32 +51,39 @@ class DataStore:
     def __init__(self, url: str, init_db: bool = False, *, max_queued_bytes: int = 256 * 2**20,
                  send_timeout: float = 60.0, **redis_options: Any):  # fmt: skip
         self._url = url
-        self._conn = RedisConnection(url, **redis_options)
-        self._redis = self._conn.client
-        self._publisher = Publisher(
-            self._redis, max_queued_bytes=max_queued_bytes, send_timeout=send_timeout
+        self._runtime = Runtime(
+            url, max_queued_bytes=max_queued_bytes, send_timeout=send_timeout, **redis_options
         )
-        if init_db:
-            self._initialise()
-        else:
-            self._check_protocol()
+        self._conn = self._runtime.conn
+        try:
+            if init_db:
+                self._runtime.initialise_database()
+            else:
+                self._runtime.check_protocol()
+        except BaseException:
+            self._runtime.close()  # a refused database keeps nothing open
+            raise
 
     @property
     def url(self) -> str:
         return self._url
 
     @property
+    def runtime(self) -> Runtime:
+        """Connection, publisher and protocol check, shared by everything this store makes."""
+        return self._runtime
+
+    @property
     def redis(self) -> redis.Redis:
         """The underlying redis-py client (for tools; the data path does not use it)."""
-        return self._redis
+        return self._conn.client
 
     def __repr__(self) -> str:
         return f"DataStore({redact_url(self._url)!r})"
 
     def close(self) -> None:
         """Flush queued data, stop the sender thread and close connections."""
-        self._publisher.close()
-        self._conn.close()
+        self._runtime.close()
 
     def __enter__(self) -> DataStore:
         return self
@@ -102,89 +91,29 @@ class DataStore:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    # -- protocol --------------------------------------------------------------------
-    def _check_protocol(self) -> None:
-        raw = self._conn.call("GET", PROTOCOL_KEY)
-        if raw is None:
-            raise DatabaseNotInitialisedError(
-                f"No blissdata protocol version found on {redact_url(self._url)}: the database is "
-                f"not initialised (run `blissdata init {redact_url(self._url)}`, or "
-                "DataStore(url, init_db=True), on an empty database)"
-            )
-        try:
-            version = int(raw)
-        except ValueError:
-            raise ProtocolVersionError(
-                f"Unreadable protocol version {raw!r} on {redact_url(self._url)}"
-            ) from None
-        if version != PROTOCOL_VERSION:
-            raise ProtocolVersionError(
-                f"Database {redact_url(self._url)} uses blissdata protocol {version}; "
-                f"this client speaks protocol {PROTOCOL_VERSION} only"
-            )
-
-    def _initialise(self) -> None:
-        nkeys = self._conn.call("DBSIZE")
-        if nkeys:
-            raise DatabaseNotEmptyError(
-                f"Cannot initialise {redact_url(self._url)}: {nkeys} keys are already present"
-            )
-        modules = {m.get(b"name", b"").decode() for m in self._module_list()}
-        for needed in ("ReJSON", "search"):
-            if needed not in modules:
-                raise MissingServerModuleError(
-                    f"Redis server at {redact_url(self._url)} lacks the {needed!r} module (RedisJSON "
-                    "and RediSearch are required)"
-                )
-        self._conn.call("FT.CREATE", *index_create_args())
-        try:
-            self._conn.call("CONFIG", "SET", "search-max-prefix-expansions", 2000)
-        except redis.ResponseError:
-            self._conn.call("FT.CONFIG", "SET", "MAXPREFIXEXPANSIONS", 2000)
-        self._conn.call("FUNCTION", "LOAD", "REPLACE", SEAL_FUNCTION_CODE)
-        schema_hash = hashlib.sha1(INDEX_SCHEMA_TEXT.encode()).hexdigest()
-        self._conn.call_many(
-            [
-                ("SET", f"{SEARCH_INDEX_NAME}:hash", schema_hash),
-                ("SET", f"{SEARCH_INDEX_NAME}:schema", INDEX_SCHEMA_TEXT),
-                ("SET", PROTOCOL_KEY, PROTOCOL_VERSION),
-            ],
-            transaction=True,
-        )
-
-    def _module_list(self) -> list[dict[bytes, Any]]:
-        raw = self._conn.call("MODULE", "LIST")
-        out = []
-        for item in raw or []:
-            if isinstance(item, dict):
-                out.append(item)
-            else:
-                out.append(dict(zip(item[::2], item[1::2])))
-        return out
-
     # -- scans -----------------------------------------------------------------------------
     def create_scan(self, identity: dict[str, Any], info: dict[str, Any] | None = None) -> Scan:
         """A new scan in state CREATED, writable by this process."""
-        return Scan._create(self, identity, info)
+        return Scan.create(self._runtime, identity, info, data_store=self)
 
     def load_scan(self, key: str) -> Scan:
         """A read-only view of an existing scan."""
-        return Scan._load(self, key)
+        return Scan.load(self._runtime, key, data_store=self)
 
     def load_scan_for_writing(self, key: str) -> Scan:
         """A writable handle on an existing scan (to close or delete it from elsewhere)."""
-        return Scan._load(self, key, writable=True)
+        return Scan.load(self._runtime, key, writable=True, data_store=self)
 
     def _ttl_many(self, keys: list[str]) -> list[int]:
-        return self._conn.call_many([("TTL", k) for k in keys])
+        return self._conn.call_many([cmd.ttl(k) for k in keys])
 
     def get_last_scan(self) -> tuple[str, str]:
         """``(timetag, key)`` of the newest scan not being deleted; NoScanAvailable if none."""
         end = "+"
         while True:
-            raw = self._conn.call("XREVRANGE", SCAN_HISTORY_KEY, end, "-", "COUNT", 16)
+            raw = self._conn.call(*cmd.last_history_entries(16, end))
             if not raw:
-                self._check_protocol()
+                self._runtime.check_protocol()
                 raise NoScanAvailable("No scan in the database")
             entries = [
                 (eid.decode(), dict(zip(f[::2], f[1::2]))[b"key"].decode()) for eid, f in raw
@@ -197,7 +126,7 @@ class DataStore:
 
     def get_last_scan_timetag(self) -> str:
         """Timetag of the newest scan entry, or ``"0-0"``: a starting point for get_next_scan."""
-        raw = self._conn.call("XREVRANGE", SCAN_HISTORY_KEY, "+", "-", "COUNT", 1)
+        raw = self._conn.call(*cmd.last_history_entries(1))
         return raw[0][0].decode() if raw else "0-0"
 
     def get_next_scan(
@@ -209,27 +138,26 @@ class DataStore:
         once.  Deleted scans are skipped.  ``timeout`` in seconds, 0 = forever;
         raises NoScanAvailable when nothing came.
         """
-        self._check_protocol()  # blocking on a database restarted empty would wait forever
+        self._runtime.check_protocol()  # blocking on a database restarted empty would wait forever
         cursor = "$" if since is None else since
         deadline = None if (not block or timeout == 0) else time.monotonic() + timeout
         while True:
             if not block:
-                raw = self._conn.call("XREAD", "COUNT", 1, "STREAMS", SCAN_HISTORY_KEY, cursor)
+                raw = self._conn.call(*cmd.read_history(cursor))
             else:
                 remaining = 0.0 if deadline is None else deadline - time.monotonic()
                 if deadline is not None and remaining <= 0:
                     raise NoScanAvailable("No new scan before the timeout")
                 block_ms = 0 if deadline is None else max(1, int(remaining * 1000))
                 raw = self._conn.blocking_call(
-                    remaining if deadline is not None else 0,
-                    "XREAD", "COUNT", 1, "BLOCK", block_ms, "STREAMS", SCAN_HISTORY_KEY, cursor,
-                )  # fmt: skip
+                    remaining if deadline is not None else 0, *cmd.read_history(cursor, block_ms)
+                )
             if not raw:
                 raise NoScanAvailable("No new scan" + (" before the timeout" if block else ""))
             entry_id, fields = raw[0][1][0]
             timetag = entry_id.decode()
             key = dict(zip(fields[::2], fields[1::2]))[b"key"].decode()
-            if not _is_deleted_ttl(self._conn.call("TTL", key)):
+            if not _is_deleted_ttl(self._conn.call(*cmd.ttl(key))):
                 return timetag, key
             cursor = timetag
 
@@ -240,19 +168,15 @@ class DataStore:
         numbers match exactly.  The timetag chains into :meth:`get_next_scan`
         so no scan created after the search is missed.
         """
-        query = self._search_query(identity)
+        query = cmd.search_query(identity)
         limit = 1000
         while True:
             replies = self._conn.call_many(
-                [
-                    ("XREVRANGE", SCAN_HISTORY_KEY, "+", "-", "COUNT", 1),
-                    ("FT.SEARCH", SEARCH_INDEX_NAME, query, "NOCONTENT", "LIMIT", 0, limit),
-                ],
-                transaction=True,
+                [cmd.last_history_entries(1), cmd.search(query, limit)], transaction=True
             )
             for reply in replies:
                 if isinstance(reply, Exception):
-                    self._check_protocol()  # no index: the database was not initialised
+                    self._runtime.check_protocol()  # no index: the database was not initialised
                     raise reply
             history, result = replies
             total = result[0]
@@ -266,55 +190,20 @@ class DataStore:
             keys = [k for k, ttl in zip(keys, ttls) if not _is_deleted_ttl(ttl)]
         return timetag, keys
 
-    @staticmethod
-    def _search_query(identity: dict[str, Any]) -> str:
-        if not identity:
-            return "*"
-        parts = []
-        for field, value in identity.items():
-            if field not in IDENTITY_FIELDS:
-                raise ValueError(
-                    f"Cannot search on {field!r}; identity fields are {list(IDENTITY_FIELDS)}"
-                )
-            if isinstance(value, bool) or value is None:
-                raise TypeError(f"Cannot search {field}={value!r}: give a string or a number")
-            if isinstance(value, Number):
-                parts.append(f"@id_{field}:[{value} {value}]")
-            elif isinstance(value, str):
-                if not value:
-                    raise ValueError(f"Cannot search for an empty {field!r}")
-                core = value.strip("*")
-                if "*" in core:
-                    raise ValueError(
-                        f"Wildcards go only at the start or the end of {field}={value!r}"
-                    )
-                if not core:
-                    continue
-                if core != value and len(core) < 2:
-                    raise ValueError(
-                        f"A wildcard search needs at least 2 literal characters ({field}={value!r}); "
-                        "RediSearch ignores shorter prefixes and suffixes"
-                    )
-                escaped = value.translate(_ESCAPE_TABLE)
-                parts.append(f"@id_{field}:{{{escaped}}}")
-            else:
-                raise TypeError(f"Cannot search {field}={value!r}: give a string or a number")
-        return " ".join(parts) if parts else "*"
-
     def get_scans_state(self, scan_keys: list[str]) -> dict[str, ScanState]:
         """Current state of many scans in two round trips, without loading them."""
         if not scan_keys:
             return {}
-        raw = self._conn.call("JSON.MGET", *scan_keys, "$.state_stream.pk")
+        raw = self._conn.call(*cmd.get_state_stream_pks(scan_keys))
         pks = []
         for key, item in zip(scan_keys, raw):
             values = json.loads(item) if item is not None else []
             if not values:
-                self._check_protocol()
+                self._runtime.check_protocol()
                 raise ScanNotFoundError(f"Scan {key} does not exist")
             pks.append(values[0])
         replies = self._conn.call_many(
-            [("XREVRANGE", stream_key(pk), "+", "-", "COUNT", 1) for pk in pks]
+            [cmd.entries_reversed(stream_key(pk), count=1) for pk in pks]
         )
         states = {}
         for key, reply in zip(scan_keys, replies):
@@ -331,7 +220,7 @@ class DataStore:
         ``info["end_reason"] = "DELETION"``) so blocked readers wake up.
         """
         try:
-            scan = Scan._load(self, scan_key, writable=True)
+            scan = self.load_scan_for_writing(scan_key)
         except ScanNotFoundError:
             return
         if scan.state < ScanState.CLOSED:
@@ -340,17 +229,9 @@ class DataStore:
                     f"Scan {scan_key} is not closed; use force=True to close and delete it"
                 )
             scan.info["end_reason"] = "DELETION"
-            for name in scan._doc["data_streams"]:
-                try:
-                    scan._writer_streams.setdefault(name, scan.get_writer_stream(name))
-                except BlissdataError:
-                    pass
+            scan.adopt_writer_streams()
             scan.close()
-        keys = [stream_key(m["pk"]) for m in scan._doc["data_streams"].values()]
-        keys += [scan._state_key, scan_key]
-        self._conn.call_many(
-            [("EXPIRE", k, DELETION_GRACE_SECONDS) for k in keys], transaction=True
-        )
+        self._conn.call_many(cmd.delete_scan(scan.redis_keys), transaction=True)
 
 
 __all__ = ["DataStore", "ScanNotTerminatedError", "ServerConnectionError"]

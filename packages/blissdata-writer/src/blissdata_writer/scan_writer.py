@@ -5,8 +5,9 @@ data as it arrives (flushing at least every 0.5 s), make the lima virtual
 datasets when streams end, wait for CLOSED, then apply the final maps. A
 mapped dataset that cannot be written (its stream's plugin is not installed,
 its stream holds JSON values) is left out, logged as an error and listed in
-the status, and the scan ends ``incomplete``, never ``complete``. Any
-error fails this scan only; a lost Redis connection is retried, re-reading
+the status, and the scan ends ``incomplete``, never ``complete``; so does a
+scan whose producer lost points of a saved stream (its ``publish_errors``:
+what reached Redis is written). Any error fails this scan only; a lost Redis connection is retried, re-reading
 streams from their start and skipping the points already in the file.
 """
 
@@ -128,8 +129,9 @@ class ScanWriter:
         self._finalize(scan)
         if self._refused:
             return self._refused_outcome()
-        if self.status.missing:
-            return self._incomplete_outcome()
+        lost = {n: e for n, e in scan.publish_errors.items() if n in self._writers}
+        if self.status.missing or lost:
+            return self._incomplete_outcome(lost)
         return "complete", "saving complete"
 
     # --- steps ----------------------------------------------------------------
@@ -364,12 +366,23 @@ class ScanWriter:
         """Files outside the roots fail the scan, even when the others were written."""
         return "failed", "refused target(s): " + "; ".join(self.status.refused)
 
-    def _incomplete_outcome(self) -> tuple[str, str]:
-        """Everything else is written; the datasets left out keep the scan from ``complete``."""
-        left_out = "; ".join(f"{where} ({why})" for where, why in self.status.missing.items())
-        message = f"saving incomplete: {len(self.status.missing)} mapped dataset(s) not written: "
-        self._log.error("%s: %s%s", self.key, message, left_out)
-        return "incomplete", message + left_out
+    def _incomplete_outcome(self, lost: dict[str, dict]) -> tuple[str, str]:
+        """Everything else is written; the datasets left out, and the streams whose
+        producer lost points (``lost``: the scan's publish_errors), keep the scan
+        from ``complete``."""
+        parts = []
+        if self.status.missing:
+            left_out = "; ".join(f"{where} ({why})" for where, why in self.status.missing.items())
+            parts.append(f"{len(self.status.missing)} mapped dataset(s) not written: {left_out}")
+        if lost:
+            streams = "; ".join(
+                f"{name!r} ({e.get('lost')} point(s) lost: {e.get('error', 'no reason given')})"
+                for name, e in lost.items()
+            )
+            parts.append(f"{len(lost)} stream(s) published with points lost: {streams}")
+        message = "saving incomplete: " + "; ".join(parts)
+        self._log.error("%s: %s", self.key, message)
+        return "incomplete", message
 
     def _finish(self, state: str, message: str) -> ScanStatus:
         self.status.state = state

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import protocol_commands as cmd
 from ..errors import (
     BrokenPluginException,
     EmptyViewException,
@@ -210,7 +211,7 @@ class _CursorState:
     def make_view(self, events: EventRange, last_only: bool) -> BaseView | None:
         if len(events):
             try:
-                view = self.stream._build_view_from_events(self.hl_index, events, last_only)
+                view = self.stream.build_view(self.hl_index, events, last_only)
             except EmptyViewException:
                 view = None
             if view is not None:
@@ -225,10 +226,10 @@ def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[En
     """The last entry of each stream, plus the one before when the last is the seal."""
     if not states:
         return {}
-    conn = states[0].events._conn
+    conn = states[0].events.runtime.conn
     zero_copy = _zero_copy(states)
     replies = conn.call_many(
-        [("XREVRANGE", s.events.key, "+", s.ll_index, "COUNT", 1) for s in states],
+        [cmd.entries_reversed(s.events.key, "+", s.ll_index, count=1) for s in states],
         zero_copy=zero_copy,
     )
     found: dict[_CursorState, list[Entry]] = {}
@@ -243,7 +244,7 @@ def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[En
     if need_previous:
         replies = conn.call_many(
             [
-                ("XREVRANGE", s.events.key, found[s][0].index - 1, s.ll_index, "COUNT", 1)
+                cmd.entries_reversed(s.events.key, found[s][0].index - 1, s.ll_index, count=1)
                 for s in need_previous
             ],
             zero_copy=zero_copy,
@@ -257,15 +258,14 @@ def _read_last_entries(states: list[_CursorState]) -> dict[_CursorState, list[En
 
 def _xread_command(
     states: list[_CursorState], count: int, block_s: float | None, starts: list[int] | None = None
-) -> list[Any]:
+) -> tuple[Any, ...]:
     """XREAD of ``states`` after their positions (or after point ``starts``)."""
-    args: list[Any] = ["XREAD", "COUNT", count]
-    if block_s is not None:
-        args += ["BLOCK", int(block_s * 1000)]
-    args.append("STREAMS")
-    args += [s.events.key for s in states]
-    args += [s.ll_index for s in states] if starts is None else starts
-    return args
+    return cmd.read_streams(
+        [s.events.key for s in states],
+        [s.ll_index for s in states] if starts is None else starts,
+        count=count,
+        block_ms=None if block_s is None else int(block_s * 1000),
+    )
 
 
 def _parse_xread(raw: Any, states: list[_CursorState]) -> dict[_CursorState, list[Entry]]:
@@ -314,7 +314,7 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
     """
     if not states:
         return {}
-    conn = states[0].events._conn
+    conn = states[0].events.runtime.conn
     by_count: dict[int, list[_CursorState]] = {}
     for state in states:
         by_count.setdefault(state.count, []).append(state)
@@ -366,7 +366,7 @@ class CursorGroup:
                 self._skipped[stream] = exc
                 continue
             self._active[stream.key] = state
-        stores = {id(s.events._data_store) for s in self._active.values()}
+        stores = {id(s.events.runtime) for s in self._active.values()}
         if len(stores) > 1:
             raise ValueError("A CursorGroup reads streams of a single data store")
 
@@ -393,7 +393,7 @@ class CursorGroup:
             raise EndOfStream("All streams have been read to the end")
         views: dict[BaseStream, BaseView] = {}
         states = list(self._active.values())
-        last_states = [s for s in states if s.stream._need_last_only(last_only) and not s.ll_eos]
+        last_states = [s for s in states if s.stream.need_last_only(last_only) and not s.ll_eos]
         if last_states:
             for state, entries in _read_last_entries(last_states).items():
                 self._collect(
@@ -422,7 +422,7 @@ class CursorGroup:
                     continue
                 entries = found.get(state)
                 if entries:
-                    events = state.consume(entries, state.stream._need_last_only(last_only))
+                    events = state.consume(entries, state.stream.need_last_only(last_only))
                 else:
                     events = state.nothing()
                 self._collect(state, events, last_only, views)

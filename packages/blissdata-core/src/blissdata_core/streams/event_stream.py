@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import protocol_commands as cmd
 from ..encoding import Encoder, RawEntry, encoder_from_info
 from ..errors import (
     IndexNoMoreThereError,
@@ -17,12 +18,13 @@ from ..errors import (
     NoWritePermission,
     PublishError,
 )
-from ..protocol import BEFORE_SEAL_ID, MAX_STREAM_ID, SEAL_FUNCTION_NAME, stream_key
+from ..protocol import MAX_STREAM_ID, stream_key
 from ..resp_reader import LARGE_BULK
 from .entries import Entry, parse_entries
 from .publisher import StreamWriter
 
 if TYPE_CHECKING:
+    from ..runtime import Runtime
     from ..store import DataStore
 
 _MAX_ID_ARG = str(MAX_STREAM_ID)
@@ -41,11 +43,13 @@ READ_AHEAD_BYTES = 2**20
 class EventStream:
     """Entries of one Redis stream, read (and optionally written) by point index."""
 
-    def __init__(
-        self, data_store: DataStore, name: str, model: dict[str, Any], writable: bool = False
-    ):
-        self._data_store = data_store
-        self._conn = data_store._conn
+    def __init__(self, runtime: Runtime, name: str, model: dict[str, Any], writable: bool = False,
+                 *, data_store: DataStore | None = None):  # fmt: skip
+        #: Connection, publisher and protocol check of the store this stream belongs to.
+        self.runtime = runtime
+        #: The store itself, handed on to plugins whose points are scans.
+        self.data_store = data_store
+        self._conn = runtime.conn
         self.name = name
         self.model = model
         self.key = stream_key(model["pk"])
@@ -116,19 +120,15 @@ class EventStream:
         points: int = 0,
     ) -> list[Entry]:
         """Entries from ``start`` to ``end``; ``points``: how many the caller expects (a hint)."""
-        args = ["XRANGE", self.key, start, end]
-        if count is not None:
-            args += ["COUNT", count]
-        return self._parse(self._conn.call(*args, zero_copy=self._zero_copy_for(points)))
+        command = cmd.entries(self.key, start, end, count)
+        return self._parse(self._conn.call(*command, zero_copy=self._zero_copy_for(points)))
 
     def revrange(
         self, end: int | str = "+", start: int | str = "-", count: int | None = None
     ) -> list[Entry]:
         """Entries from ``end`` down to ``start``, returned in increasing order."""
-        args = ["XREVRANGE", self.key, end, start]
-        if count is not None:
-            args += ["COUNT", count]
-        entries = self._parse(self._conn.call(*args, zero_copy=self.zero_copy))
+        command = cmd.entries_reversed(self.key, end, start, count)
+        entries = self._parse(self._conn.call(*command, zero_copy=self.zero_copy))
         entries.reverse()
         return entries
 
@@ -158,13 +158,18 @@ class EventStream:
                 self._seal_total = entries[0].index
         return self._seal_total is not None
 
+    def wait_entries(self, after: int, timeout: float = 0.0) -> list[Entry]:
+        """Entries after point ``after``, blocking until one comes (``timeout``
+        seconds, 0 = forever); an empty list when none came."""
+        block = cmd.read_streams([self.key], [after], block_ms=int(timeout * 1000))
+        raw = self._conn.blocking_call(timeout, *block)
+        return self._parse(raw[0][1]) if raw else []
+
     def wait_seal(self, timeout: float = 0.0) -> bool:
         """Block until the stream is sealed (``timeout`` seconds, 0 = forever)."""
         if self.is_sealed():
             return True
-        raw = self._conn.blocking_call(
-            timeout, "XREAD", "BLOCK", int(timeout * 1000), "STREAMS", self.key, BEFORE_SEAL_ID
-        )
+        raw = self._conn.blocking_call(timeout, *cmd.wait_seal(self.key, int(timeout * 1000)))
         if raw:
             entries = self._parse(raw[0][1])
             if entries:
@@ -192,8 +197,8 @@ class EventStream:
         # tell trimmed, not yet published and beyond the seal apart.
         replies = self._conn.call_many(
             [
-                ("XREVRANGE", self.key, index, "-", "COUNT", 1),
-                ("XREVRANGE", self.key, "+", "-", "COUNT", 1),
+                cmd.entries_reversed(self.key, index, count=1),
+                cmd.entries_reversed(self.key, count=1),
             ],
             transaction=True,
             zero_copy=self.zero_copy,
@@ -273,8 +278,8 @@ class EventStream:
         points = stop - start + extra
         replies = self._conn.call_many(
             [
-                ("XREVRANGE", self.key, start, "-", "COUNT", 1),
-                ("XRANGE", self.key, start, stop - 1 + extra),
+                cmd.entries_reversed(self.key, start, count=1),
+                cmd.entries(self.key, start, stop - 1 + extra),
             ],
             zero_copy=self._zero_copy_for(points),
         )
@@ -312,6 +317,15 @@ class EventStream:
             raise NoWritePermission(f"Stream {self.name!r} is read-only")
         return self._writer
 
+    def resume_writer(self) -> None:
+        """Publish on from where the stream stands (published, maybe sealed, by
+        another process): the next index follows its last entry."""
+        writer = self._require_writer()
+        last = self.revrange(count=1)
+        if last:
+            writer.sealed = writer.sealed or last[-1].is_seal
+            writer.next_index = writer.acknowledged = last[-1].end
+
     def send(self, data: Any) -> None:
         writer = self._require_writer()
         try:
@@ -320,21 +334,36 @@ class EventStream:
             raise TypeError(f"Encoding of {self.name!r}: {exc}") from None
         except ValueError as exc:
             raise ValueError(f"Encoding of {self.name!r}: {exc}") from None
-        self._data_store._publisher.submit(writer, payload, length, self.encoder.concatenable)
+        self.runtime.publisher.submit(writer, payload, length, self.encoder.concatenable)
 
     def join(self, timeout: float | None = None) -> None:
         writer = self._require_writer()
-        self._data_store._publisher.join(writer, timeout)
+        self.runtime.publisher.join(writer, timeout)
+
+    @property
+    def publish_error(self) -> BaseException | None:
+        """The first failure of this stream's publication (points were lost), or None."""
+        return None if self._writer is None else self._writer.error
+
+    @property
+    def lost_points(self) -> int:
+        """Points ``send()`` accepted that never reached the server."""
+        return 0 if self._writer is None else self._writer.lost
 
     def seal(self) -> int:
+        """Flush, seal, return the total length.
+
+        A publication that failed earlier does not prevent the seal: the stream
+        is sealed, then :attr:`publish_error` is raised.
+        """
         writer = self._require_writer()
         error: PublishError | None = None
         try:
-            self._data_store._publisher.join(writer)
+            self.runtime.publisher.join(writer)
         except PublishError as exc:
             error = exc
         writer.sealed = True
-        reply = self._conn.call_many([("FCALL", SEAL_FUNCTION_NAME, 1, self.key)])[0]
+        reply = self._conn.call_many([cmd.seal(self.key)])[0]
         if isinstance(reply, Exception):
             if "already sealed" not in str(reply):
                 raise PublishError(f"Sealing stream {self.name!r} failed: {reply}") from reply

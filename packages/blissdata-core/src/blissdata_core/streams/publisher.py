@@ -18,19 +18,19 @@ import atexit
 import threading
 import weakref
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .. import protocol_commands as cmd
 from ..errors import (
-    DatabaseNotInitialisedError,
     PublishError,
     PublishQueueFull,
     StreamSealedError,
 )
-from ..protocol import DATA_ENTRY_SEQ, PROTOCOL_KEY
 
 #: Payloads up to this size are concatenated into batch entries.
 MERGE_PAYLOAD_LIMIT = 64 * 1024
@@ -41,8 +41,6 @@ MERGED_ENTRY_LIMIT = 64 * 1024
 #: Upper bound of the payload bytes of one pipelined round trip.
 ROUND_TRIP_LIMIT = 16 * 1024 * 1024
 
-_LEN = b"len"
-_PAYLOAD = b"payload"
 #: Arguments larger than this are sent as their own buffer instead of being
 #: copied into the command text.
 _INLINE_LIMIT = 16 * 1024
@@ -94,6 +92,7 @@ class StreamWriter:
         "acknowledged",
         "last_ticket",
         "error",
+        "lost",
         "sealed",
         "__weakref__",
     )
@@ -105,6 +104,7 @@ class StreamWriter:
         self.acknowledged = next_index  # points the server confirmed
         self.last_ticket = 0
         self.error: BaseException | None = None
+        self.lost = 0  # points queued that never reached the server
         self.sealed = False
 
 
@@ -121,10 +121,18 @@ class _Item:
 
 
 class Publisher:
+    """The sender thread of one data store.  ``connect()`` opens the connection
+    it sends on (a dedicated one of the store's
+    :class:`~blissdata_core.connection.RedisConnection`, checked by the runtime),
+    again after a failure."""
+
     def __init__(
-        self, client: redis.Redis, max_queued_bytes: int = 256 * 2**20, send_timeout: float = 60.0
+        self,
+        connect: Callable[[], Any],
+        max_queued_bytes: int = 256 * 2**20,
+        send_timeout: float = 60.0,
     ):
-        self._client = client
+        self._connect = connect
         self.max_queued_bytes = max_queued_bytes
         self.send_timeout = send_timeout
         self._queue: deque[_Item] = deque()
@@ -223,13 +231,15 @@ class Publisher:
             nbytes += len(item.payload)
         return items
 
-    def _commands(self, items: list[_Item]) -> tuple[list[tuple], list[tuple[StreamWriter, int]]]:
+    def _commands(
+        self, items: list[_Item]
+    ) -> tuple[list[tuple], list[tuple[StreamWriter, int, int]]]:
         """Group items per stream (keeping each stream's order) and merge small payloads."""
         per_writer: dict[int, list[_Item]] = {}
         for item in items:
             per_writer.setdefault(id(item.writer), []).append(item)
         commands: list[tuple] = []
-        owners: list[tuple[StreamWriter, int]] = []
+        owners: list[tuple[StreamWriter, int, int]] = []
         for group in per_writer.values():
             run: list[_Item] = []
             run_bytes = 0
@@ -249,7 +259,7 @@ class Publisher:
 
     @staticmethod
     def _emit(
-        run: list[_Item], commands: list[tuple], owners: list[tuple[StreamWriter, int]]
+        run: list[_Item], commands: list[tuple], owners: list[tuple[StreamWriter, int, int]]
     ) -> None:
         first = run[0]
         if len(run) == 1:
@@ -258,12 +268,8 @@ class Publisher:
         else:
             payload = b"".join(item.payload for item in run)
             length = sum(item.length for item in run)
-        entry_id = f"{first.index}-{DATA_ENTRY_SEQ}"
-        if length == 1:
-            commands.append(("XADD", first.writer.key, entry_id, _PAYLOAD, payload))
-        else:
-            commands.append(("XADD", first.writer.key, entry_id, _PAYLOAD, payload, _LEN, length))
-        owners.append((first.writer, first.index + length))
+        commands.append(cmd.add_data_entry(first.writer.key, first.index, payload, length))
+        owners.append((first.writer, first.index + length, length))
 
     def _send(self, items: list[_Item]) -> None:
         commands, owners = self._commands(items)
@@ -285,9 +291,10 @@ class Publisher:
             failure = exc
             self._drop_connection()
         with self._lock:
-            for i, (writer, end) in enumerate(owners):
+            for i, (writer, end, length) in enumerate(owners):
                 reply = replies[i] if i < len(replies) else failure
                 if isinstance(reply, BaseException):
+                    writer.lost += length
                     if writer.error is None:
                         writer.error = PublishError(
                             f"Publishing to stream {writer.name!r} failed after {writer.acknowledged} "
@@ -303,6 +310,7 @@ class Publisher:
                 while self._queue:
                     item = self._queue.popleft()
                     self._queued_bytes -= len(item.payload)
+                    item.writer.lost += item.length
                     if item.writer.error is None:
                         item.writer.error = PublishError(
                             f"Publishing to stream {item.writer.name!r} failed after "
@@ -317,16 +325,7 @@ class Publisher:
             # round trip was sent yet, so a fresh connection duplicates nothing
             self._drop_connection()
         if self._conn is None:
-            conn = self._client.connection_pool.make_connection()
-            # A new connection may reach a server restarted empty: data sent
-            # there would make streams no scan knows.  Check once per connection.
-            conn.send_command("GET", PROTOCOL_KEY)
-            if conn.read_response() is None:
-                conn.disconnect()
-                raise DatabaseNotInitialisedError(
-                    "The database holds no protocol key any more (Redis restarted empty?)"
-                )
-            self._conn = conn
+            self._conn = self._connect()
         return self._conn
 
     @staticmethod

@@ -90,6 +90,17 @@ class BaseStream:
     def wait_seal(self, timeout: float = 0.0) -> bool:
         return self._event_stream.wait_seal(timeout)
 
+    def need_last_only(self, last_only: bool) -> bool:
+        """Whether a cursor reads only the last entry when asked for ``last_only``
+        (what cursors call; subclasses override :meth:`_need_last_only`)."""
+        return self._need_last_only(last_only)
+
+    def build_view(self, hl_index: int, events: EventRange, last_only: bool) -> BaseView:
+        """The view of ``events`` a cursor at ``hl_index`` returns (what cursors
+        call; subclasses override :meth:`_build_view_from_events`)."""
+        return self._build_view_from_events(hl_index, events, last_only)
+
+    # The two hooks keep blissdata 2.x names: plugins written for it override them.
     def _need_last_only(self, last_only: bool) -> bool:
         return last_only
 

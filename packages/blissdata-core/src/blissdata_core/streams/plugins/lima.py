@@ -197,13 +197,10 @@ class LimaStream(BaseStream):
     def _wait_status(self, timeout: float | None) -> bool:
         """Block until a status event newer than what we saw arrives."""
         block_s = 0.0 if timeout is None else max(timeout, 0.001)
-        raw = self._event_stream._conn.blocking_call(
-            block_s, "XREAD", "BLOCK", int(block_s * 1000), "STREAMS",
-            self._event_stream.key, self._seen_end,
-        )  # fmt: skip
-        if not raw:
+        entries = self._event_stream.wait_entries(self._seen_end, block_s)
+        if not entries:
             return False
-        self._apply(self._event_stream._parse(raw[0][1]))
+        self._apply(entries)
         return True
 
     def __len__(self) -> int:

@@ -94,7 +94,7 @@ class ScanSequenceStream(BaseStream):
 
     @property
     def _data_store(self) -> DataStore:
-        return self._event_stream._data_store
+        return self._event_stream.data_store
 
     def __len__(self) -> int:
         return len(self._event_stream)
