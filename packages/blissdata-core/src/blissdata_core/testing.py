@@ -517,3 +517,39 @@ def compat_python() -> Path:
         return compat_python_path()
     except ReferenceUnavailable as exc:
         pytest.skip(str(exc))
+
+
+# -- files a detector saves ---------------------------------------------------------------------
+
+#: EDF ``DataType`` of :func:`write_edf` frames, by numpy kind.
+_EDF_TYPES = {"u1": "UnsignedByte", "i1": "SignedByte", "u2": "UnsignedShort",
+              "i2": "SignedShort", "u4": "UnsignedInteger", "i4": "SignedInteger",
+              "f4": "FloatValue", "f8": "DoubleValue"}  # fmt: skip
+
+
+def write_edf(
+    path: str | os.PathLike, frames: Sequence[Any], compression: str | None = None
+) -> None:
+    """Save ``frames`` (2D arrays) as an uncompressed multi-frame EDF file, as a
+    detector does: per frame, an ASCII header padded to 512 bytes, then the raw
+    little-endian data.  ``compression`` only labels the headers (to test readers)."""
+    import numpy as np
+
+    with open(path, "wb") as handle:
+        for number, frame in enumerate(frames, 1):
+            data = np.ascontiguousarray(frame, dtype=np.asarray(frame).dtype.newbyteorder("<"))
+            lines = [
+                f"HeaderID = EH:{number:06d}:000000:000000 ;",
+                f"Image = {number} ;",
+                "ByteOrder = LowByteFirst ;",
+                f"DataType = {_EDF_TYPES[data.dtype.str[1:]]} ;",
+                f"Dim_1 = {data.shape[1]} ;",
+                f"Dim_2 = {data.shape[0]} ;",
+                f"Size = {data.nbytes} ;",
+            ]
+            if compression:
+                lines.append(f"Compression = {compression} ;")
+            text = "{\n" + "\n".join(lines) + "\n"
+            text += " " * (-(len(text) + 2) % 512) + "}\n"
+            handle.write(text.encode("ascii"))
+            handle.write(data.tobytes())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blissdata_core.errors import ServerConnectionError
 
@@ -17,6 +17,9 @@ from .dataset import Dataset
 from .errors import DanglingLinkError, H5PathError
 from .group import Group
 from .nodes import DatasetNode, ExternalLinkNode, GroupNode, Node, SoftLinkNode, Source, join_path
+
+if TYPE_CHECKING:
+    from blissdata_core import DataStore
 
 SOURCES = ("auto", "redis", "file")
 _MAX_LINK_DEPTH = 40
@@ -46,7 +49,7 @@ class File(Group):
         self,
         filepath: str | os.PathLike,
         mode: str = "r",
-        data_store: Any = None,
+        data_store: DataStore | str | None = None,
         source: str = "auto",
         retry_timeout: float | None = None,
         wait_timeout: float | None = None,
@@ -190,7 +193,7 @@ class File(Group):
 
 
 def _make_source(
-    filename: str, source: str, data_store: Any, retry_timeout: float | None
+    filename: str, source: str, data_store: DataStore | str | None, retry_timeout: float | None
 ) -> Source:
     from .sources.hdf5 import Hdf5Source
 
@@ -214,7 +217,7 @@ def _make_source(
     return AutoSource(redis_source, Hdf5Source(filename, retry_timeout))
 
 
-def _data_store(data_store: Any, required: bool) -> Any:
+def _data_store(data_store: DataStore | str | None, required: bool) -> DataStore | None:
     if data_store is None:
         data_store = os.environ.get(REDIS_URL_ENV)
         if data_store is None:

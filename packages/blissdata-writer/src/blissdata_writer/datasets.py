@@ -1,4 +1,5 @@
-"""Datasets made from streams: numeric data appended as it arrives, lima frames as a VDS.
+"""Datasets made from streams: numeric data appended as it arrives, points kept in
+files (detector frames) referenced where they are.
 
 Each writer counts the points it has put in the file, so that re-reading a
 stream from its start (after a lost connection) never writes a point twice.
@@ -14,6 +15,10 @@ from typing import Any
 import h5py
 import numpy as np
 from h5py._objects import phil as _H5PY_LOCK  # private, but the one lock all of h5py takes
+
+from blissdata_core.errors import ExternalDataError
+from blissdata_core.streams.capabilities import HDF5, FileBacked, FileRun
+from blissdata_core.streams.file_formats import ExternalStorage, external_storage
 
 #: Aim for chunks of about this many bytes.
 TARGET_CHUNK_BYTES = 1 << 20
@@ -183,53 +188,56 @@ class ArrayDatasetWriter:
         self._file = self._dset = None
 
 
-def lima_reference(lima_info: dict, frame: int) -> tuple[str, str, int]:
-    """(file path, dataset path, index in that file) of a frame saved by a lima detector."""
-    per_acq = lima_info["frame_per_acquisition"]
-    per_file = lima_info["frame_per_file"]
-    acq, in_acq = divmod(frame, per_acq) if per_acq else (0, frame)
-    file_in_acq, in_file = divmod(in_acq, per_file) if per_file else (0, in_acq)
-    files_per_acq = math.ceil(per_acq / per_file) if per_file else 1
-    number = acq * files_per_acq + file_in_acq + lima_info["file_offset"]
-    return lima_info["file_path"] % number, lima_info["data_path"], in_file
+class FileBackedDatasetWriter:
+    """Points a stream keeps in files (:class:`FileBacked`), referenced when the stream ends.
 
-
-class LimaDatasetWriter:
-    """Frames saved by a lima detector, referenced from a virtual dataset made when the stream ends.
-
-    Source files under the target file's directory are referenced by a relative path.
+    The stream's runs say where the points are; they become a virtual dataset
+    when every run is in an HDF5 file, or a dataset with HDF5 external storage
+    over the raw data when they are uncompressed EDF frames.  Anything else
+    cannot be referenced, and the writer copies nothing behind the stream's
+    back: :meth:`locate` raises :class:`ExternalDataError` saying why.
+    Virtual sources under the target file's directory are referenced by a
+    relative path (HDF5 looks them up beside the file); external storage by
+    the path the stream gives (HDF5 resolves relative ones from the reader's
+    working directory).
     """
 
     def __init__(
-        self, path: str, target_file: str, dtype: Any, shape: tuple[int, ...], lima_info: dict
+        self,
+        path: str,
+        target_file: str,
+        stream: FileBacked,
+        dtype: np.dtype | str,
+        shape: tuple[int, ...],
     ):
-        if "file_path" not in lima_info:
-            raise ValueError(f"{path}: the lima stream saves no files, nothing to reference")
+        stream.file_runs(0, 0)  # ExternalDataError when the points are not saved in files
         self.path = path
         self.dtype = np.dtype(dtype)
         self.point_shape = tuple(shape)
-        self.lima_info = lima_info
-        self.written = 0  # frames known (the VDS itself is made at close)
+        self.written = 0  # points known (the dataset itself is made at close)
         self.created = False
+        self._stream = stream
         self._dir = os.path.dirname(target_file)
+        self._virtual: list[FileRun] | None = None
+        self._external: ExternalStorage | None = None
 
     def add(self, file: h5py.File, index: int, count: int) -> int:
         new = max(0, index + count - self.written)
         self.written += new
         return new
 
-    def _runs(self) -> list[tuple[int, int, str, str, int]]:
-        """Consecutive frames in the same file: (first frame, count, file, dataset, first index in file)."""
-        runs: list[list] = []
-        for frame in range(self.written):
-            fpath, dpath, in_file = lima_reference(self.lima_info, frame)
-            fpath = self._relative(fpath)
-            last = runs[-1] if runs else None
-            if last and last[2] == fpath and last[4] + last[1] == in_file:
-                last[1] += 1
-            else:
-                runs.append([frame, 1, fpath, dpath, in_file])
-        return [tuple(r) for r in runs]
+    def locate(self) -> None:
+        """Ask where the points are (Redis, and the headers of raw files): before :meth:`close`,
+        outside the file lock.  ExternalDataError when they cannot be referenced."""
+        runs = self._stream.file_runs(0, self.written)
+        if all(run.file_format == HDF5 for run in runs):
+            if any(n < 0 for n in self.point_shape):
+                raise ExternalDataError(
+                    f"points of free shape {self.point_shape} cannot make a virtual dataset"
+                )
+            self._virtual = runs
+        else:
+            self._external = external_storage(runs, self.dtype, self.point_shape)
 
     def _relative(self, fpath: str) -> str:
         try:
@@ -240,17 +248,35 @@ class LimaDatasetWriter:
     def close(self, file: h5py.File) -> None:
         if not self.written:
             return
+        if self._virtual is None and self._external is None:
+            raise RuntimeError(f"{self.path}: close() before locate()")
+        if self.path in file:
+            del file[self.path]
+        if self._virtual is not None:
+            self._close_virtual(file, self._virtual)
+        elif self._external is not None:
+            storage = self._external
+            file.create_dataset(
+                self.path,
+                shape=(len(storage.segments),) + storage.shape,
+                dtype=storage.dtype,
+                external=storage.segments,
+            )
+        self.created = True
+
+    def _close_virtual(self, file: h5py.File, runs: list[FileRun]) -> None:
         layout = h5py.VirtualLayout(
             shape=(self.written,) + self.point_shape,
             maxshape=(None,) + self.point_shape,
             dtype=self.dtype,
         )
-        for first, count, fpath, dpath, in_file in self._runs():
+        for run in runs:
             source = h5py.VirtualSource(
-                fpath, dpath, shape=(in_file + count,) + self.point_shape, dtype=self.dtype
+                self._relative(run.file_path),
+                run.data_path,
+                shape=(run.file_index + run.count,) + self.point_shape,
+                dtype=self.dtype,
             )
+            first, count, in_file = run.start, run.count, run.file_index
             layout[first : first + count] = source[in_file:] if in_file else source
-        if self.path in file:
-            del file[self.path]
         file.create_virtual_dataset(self.path, layout)
-        self.created = True

@@ -10,9 +10,11 @@ from __future__ import annotations
 import queue
 import threading
 from types import TracebackType
-from typing import Any
 
-from blissdata_core import CursorGroup
+from blissdata_core import BaseStream, BaseView, CursorGroup
+
+#: One read: the new views of the streams that had new points.
+Views = dict[BaseStream, BaseView]
 
 #: Reads held ready for the writer: bounds the memory read ahead (each read is
 #: bounded by the cursor's own reply size).
@@ -29,7 +31,7 @@ class ReadAhead:
     def __init__(self, group: CursorGroup, timeout: float):
         self._group = group
         self._timeout = timeout
-        self._ready: queue.Queue[Any] = queue.Queue(maxsize=DEPTH)
+        self._ready: queue.Queue[Views | BaseException] = queue.Queue(maxsize=DEPTH)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="blissdata-writer-read", daemon=True)
         self._failed = False
@@ -48,7 +50,7 @@ class ReadAhead:
         # the reading thread ends after its current read, bounded by the timeout
         self._thread.join()
 
-    def get(self, timeout: float) -> dict[Any, Any] | None:
+    def get(self, timeout: float) -> Views | None:
         """The next read (a dict of views), or None when nothing came within ``timeout``."""
         if self._failed:
             raise RuntimeError("ReadAhead used after its reading ended")
@@ -71,7 +73,7 @@ class ReadAhead:
             if views:
                 self._put(views)
 
-    def _put(self, item: Any) -> None:
+    def _put(self, item: Views | BaseException) -> None:
         while not self._stop.is_set():
             try:
                 self._ready.put(item, timeout=0.1)

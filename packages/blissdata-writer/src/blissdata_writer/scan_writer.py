@@ -1,14 +1,16 @@
 """One scan, written into every file its ``h5maps`` names: the worker run by the service.
 
 Life of a scan: wait for PREPARED, write the static items, append streamed
-data as it arrives (flushing at least every 0.5 s), make the lima virtual
-datasets when streams end, wait for CLOSED, then apply the final maps. A
-mapped dataset that cannot be written (its stream's plugin is not installed,
-its stream holds JSON values) is left out, logged as an error and listed in
-the status, and the scan ends ``incomplete``, never ``complete``; so does a
-scan whose producer lost points of a saved stream (its ``publish_errors``:
-what reached Redis is written). Any error fails this scan only; a lost Redis connection is retried, re-reading
-streams from their start and skipping the points already in the file.
+data as it arrives (flushing at least every 0.5 s), reference the points of
+file-backed streams (detector frames) when streams end, wait for CLOSED, then
+apply the final maps. A mapped dataset that cannot be written (its stream's
+plugin is not installed, its stream holds JSON values, its points sit in files
+HDF5 cannot reference) is left out, logged as an error and listed in the
+status, and the scan ends ``incomplete``, never ``complete``; so does a scan
+whose producer lost points of a saved stream (its ``publish_errors``: what
+reached Redis is written). Any error fails this scan only; a lost Redis
+connection is retried, re-reading streams from their start and skipping the
+points already in the file.
 """
 
 from __future__ import annotations
@@ -17,14 +19,28 @@ import errno
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 import h5py
 import numpy as np
 import redis
 
-from blissdata_core import CursorGroup, DataStore, EndOfStream, ScanState
-from blissdata_core.errors import MissingPluginException, ScanNotFoundError, ServerConnectionError
+from blissdata_core import (
+    BaseStream,
+    BaseView,
+    CursorGroup,
+    DataStore,
+    EndOfStream,
+    Scan,
+    ScanState,
+)
+from blissdata_core.errors import (
+    ExternalDataError,
+    MissingPluginException,
+    ScanNotFoundError,
+    ServerConnectionError,
+)
 from blissdata_core.h5maps import (
     Dataset,
     Group,
@@ -34,12 +50,13 @@ from blissdata_core.h5maps import (
     scan_h5maps,
     stream_datasets,
 )
+from blissdata_core.streams.capabilities import FileBacked
 from blissdata_core.streams.stream import BrokenStream
 
 from . import nexus
-from .datasets import ArrayDatasetWriter, LimaDatasetWriter
+from .datasets import ArrayDatasetWriter, FileBackedDatasetWriter
 from .errors import SCAN_ERRORS, H5MapError, PathRefusedError
-from .files import FilePool
+from .files import FileHandle, FilePool
 from .paths import check_target
 from .readahead import ReadAhead
 from .space import SpaceGuard
@@ -56,6 +73,10 @@ CONNECTION_ERRORS = (
 FLUSH_PERIOD = 0.3  # + READ_TIMEOUT: the file is flushed at least every 0.5 s while data comes
 READ_TIMEOUT = 0.2
 MAX_BACKOFF = 5.0
+
+#: What turns one stream into one dataset of a target file.
+DatasetWriter = ArrayDatasetWriter | FileBackedDatasetWriter
+T = TypeVar("T")
 
 
 class Interrupted(Exception):
@@ -83,9 +104,10 @@ class ScanWriter:
         self._log = logging.getLogger("blissdata_writer.scan")
         self.status = ScanStatus(scan=scan_key)
         self._maps: dict[str, Group] = {}
-        self._handles: dict[str, Any] = {}
+        self._handles: dict[str, FileHandle] = {}
         self._space: dict[str, SpaceGuard] = {}
-        self._writers: dict[str, list[tuple[str, Any]]] = {}  # stream name -> [(file, writer)]
+        # stream name -> [(file, writer)]
+        self._writers: dict[str, list[tuple[str, DatasetWriter]]] = {}
         self._attributed: set[tuple[str, str]] = set()
         self._refused: set[str] = set()
 
@@ -136,7 +158,7 @@ class ScanWriter:
 
     # --- steps ----------------------------------------------------------------
 
-    def _wait_state(self, scan: Any, state: ScanState) -> Any:
+    def _wait_state(self, scan: Scan, state: ScanState) -> Scan:
         while scan.state < state:
             self._check_stop()
             try:
@@ -145,7 +167,7 @@ class ScanWriter:
                 scan = self._reload_after(exc)
         return scan
 
-    def _open_maps(self, scan: Any) -> None:
+    def _open_maps(self, scan: Scan) -> None:
         """Validate every map, refuse bad targets, write the static items."""
         maps = parse_maps(scan_h5maps(scan))
         self.status.state = "writing"
@@ -176,7 +198,7 @@ class ScanWriter:
             f.flush()
         self._maps[path] = root
 
-    def _make_writers(self, scan: Any, npoints: int | None) -> None:
+    def _make_writers(self, scan: Scan, npoints: int | None) -> None:
         for path, root in self._maps.items():
             for dpath, stream_name in stream_datasets(root).items():
                 stream = scan.streams.get(stream_name)
@@ -186,16 +208,21 @@ class ScanWriter:
                 if writer is not None:
                     self._writers.setdefault(stream_name, []).append((path, writer))
 
-    def _writer_for(self, stream: Any, path: str, dpath: str, npoints: int | None) -> Any:
+    def _writer_for(
+        self, stream: BaseStream, path: str, dpath: str, npoints: int | None
+    ) -> DatasetWriter | None:
         reason = unwritable_reason(stream)
         if reason is not None:
             self._leave_out(path, dpath, reason)
             return None
-        info = stream.info or {}
-        if stream.plugin == "lima" or info.get("plugin") == "lima":
-            return LimaDatasetWriter(
-                dpath, path, info["dtype"], tuple(info["shape"]), info["lima_info"]
-            )
+        if isinstance(stream, FileBacked):
+            try:
+                return FileBackedDatasetWriter(
+                    dpath, path, stream, stream.dtype, tuple(stream.shape)
+                )
+            except ExternalDataError as exc:  # e.g. frames kept only by the detector
+                self._leave_out(path, dpath, str(exc))
+                return None
         return ArrayDatasetWriter(dpath, stream.dtype, tuple(stream.shape), npoints)
 
     def _leave_out(self, path: str, dpath: str, reason: str) -> None:
@@ -204,7 +231,7 @@ class ScanWriter:
         self._log.error("%s: %s not written: %s", self.key, where, reason)
         self.status.missing[where] = reason
 
-    def _follow_streams(self, scan: Any) -> None:
+    def _follow_streams(self, scan: Scan) -> None:
         npoints = scan.info.get("npoints")
         npoints = npoints if isinstance(npoints, int) and npoints > 0 else None
         self._make_writers(scan, npoints)
@@ -217,6 +244,7 @@ class ScanWriter:
                 break
             except CONNECTION_ERRORS as exc:
                 scan = self._reload_after(exc)
+        self._locate_files()
         for path, writers in self._writers_by_file().items():
             with self._handles[path].lock() as f:
                 for writer in writers:
@@ -225,7 +253,20 @@ class ScanWriter:
                 f.flush()
         self._publish()
 
-    def _read_streams(self, scan: Any) -> None:
+    def _locate_files(self) -> None:
+        """Where the points of file-backed streams are, before the file locks are taken;
+        those that cannot be referenced are left out."""
+        for pairs in self._writers.values():
+            for path, writer in list(pairs):
+                if not isinstance(writer, FileBackedDatasetWriter):
+                    continue
+                try:
+                    self._retry(writer.locate)
+                except ExternalDataError as exc:
+                    self._leave_out(path, writer.path, str(exc))
+                    pairs.remove((path, writer))
+
+    def _read_streams(self, scan: Scan) -> None:
         """Read every stream from its start; writers skip what they already hold."""
         streams = [scan.streams[name] for name in self._writers]
         last_flush = time.monotonic()
@@ -247,14 +288,14 @@ class ScanWriter:
                     self._publish()
         self._flush(dirty)
 
-    def _write_view(self, name: str, view: Any) -> set[str]:
+    def _write_view(self, name: str, view: BaseView) -> set[str]:
         pending = [(p, w) for p, w in self._writers[name] if w.written < view.index + len(view)]
         # decode outside the file locks: reading Redis never holds back another scan's file
-        needs_data = any(not isinstance(w, LimaDatasetWriter) for _, w in pending)
+        needs_data = any(not isinstance(w, FileBackedDatasetWriter) for _, w in pending)
         data = view.get_data() if needs_data else None
         for path, writer in pending:
             with self._handles[path].lock() as f:
-                if isinstance(writer, LimaDatasetWriter):
+                if isinstance(writer, FileBackedDatasetWriter):
                     new = writer.add(f, view.index, len(view))
                 else:
                     # the points, and a chunk's worth the file may allocate beyond them
@@ -265,7 +306,7 @@ class ScanWriter:
             self.status.datasets[f"{path}::{writer.path}"] = writer.written
         return {path for path, _ in pending}
 
-    def _attribute(self, f: h5py.File, path: str, writer: Any) -> None:
+    def _attribute(self, f: h5py.File, path: str, writer: DatasetWriter) -> None:
         """Attributes of a streamed dataset, once it exists."""
         if not writer.created or (path, writer.path) in self._attributed:
             return
@@ -274,7 +315,7 @@ class ScanWriter:
             nexus.replace_attributes(f[writer.path], item.attributes)
         self._attributed.add((path, writer.path))
 
-    def _finalize(self, scan: Any) -> None:
+    def _finalize(self, scan: Scan) -> None:
         """Apply the maps as they are at CLOSED: changed items, late files, dataset attributes."""
         for path, new in parse_maps(scan_h5maps(scan)).items():
             if path not in self._maps:
@@ -303,8 +344,8 @@ class ScanWriter:
 
     # --- helpers --------------------------------------------------------------
 
-    def _writers_by_file(self) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = {}
+    def _writers_by_file(self) -> dict[str, list[DatasetWriter]]:
+        out: dict[str, list[DatasetWriter]] = {}
         for pairs in self._writers.values():
             for path, writer in pairs:
                 out.setdefault(path, []).append(writer)
@@ -338,7 +379,7 @@ class ScanWriter:
         if self._stop.is_set():
             raise Interrupted
 
-    def _retry(self, call: Any) -> Any:
+    def _retry(self, call: Callable[[], T]) -> T:
         delay = 0.2
         while True:
             self._check_stop()
@@ -351,7 +392,7 @@ class ScanWriter:
                 self._stop.wait(delay)
                 delay = min(MAX_BACKOFF, delay * 2)
 
-    def _reload_after(self, exc: BaseException) -> Any:
+    def _reload_after(self, exc: BaseException) -> Scan:
         self._warn(f"connection lost ({exc}), resuming")
         return self._retry(lambda: self._ds.load_scan(self.key))
 
@@ -397,7 +438,7 @@ class ScanWriter:
 LATE_STREAM = "streamed dataset mapped after PREPARED: its stream was not followed"
 
 
-def unwritable_reason(stream: Any) -> str | None:
+def unwritable_reason(stream: BaseStream) -> str | None:
     """Why a mapped stream cannot become a dataset, or None when it can."""
     if isinstance(stream, BrokenStream):
         error = stream.exception
@@ -406,14 +447,14 @@ def unwritable_reason(stream: Any) -> str | None:
                 f"stream {stream.name!r} needs plugin {error.plugin_name!r}, which is not installed"
             )
         return f"stream {stream.name!r} cannot be read: {error}"
-    if stream.plugin == "lima" or stream.kind == "array":
+    if isinstance(stream, FileBacked) or stream.kind == "array":
         return None
     if stream.kind == "json":
         return f"stream {stream.name!r} holds JSON values, not array data"
     return f"stream {stream.name!r} holds {stream.kind} items, not array data"
 
 
-def _nbytes(data: Any) -> int:
+def _nbytes(data: np.ndarray | list) -> int:
     """Bytes of a batch of points: an array, or a list of points (free dimensions)."""
     if isinstance(data, np.ndarray):
         return data.nbytes

@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from blissdata_core import BaseStream
 from blissdata_core.h5maps import OBJECT_TYPES, VALUE_TYPES, Item, parse_item
+from blissdata_core.streams.capabilities import FileBacked
 from blissdata_core.streams.stream import BrokenStream
 
 from .. import values
@@ -35,7 +37,7 @@ class ScanContext(Protocol):
 
     filename: str
 
-    def stream(self, name: str) -> Any:
+    def stream(self, name: str) -> BaseStream:
         """The scan's stream ``name`` (KeyError when it has none)."""
 
 
@@ -145,10 +147,12 @@ def _dataset(value: Any, attributes: Any, path: str, context: ScanContext) -> Da
             raise MissingStreamError(
                 f"{path} in {context.filename}: the scan has no stream {name!r}"
             ) from None
-        from .streamed import StreamDataset, UnreadableStreamDataset
+        from .streamed import FileBackedDataset, StreamDataset, UnreadableStreamDataset
 
         if isinstance(stream, BrokenStream):
             return UnreadableStreamDataset(stream, attrs, path)
+        if isinstance(stream, FileBacked):
+            return FileBackedDataset(stream, attrs, path)
         return StreamDataset(stream, attrs, path)
     return StaticDataset(value, attrs, path)
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from blissdata_core import ScanState
+from blissdata_core import BaseStream, DataStore, Scan, ScanState
 from blissdata_core.errors import BlissdataError, ScanNotFoundError
 from blissdata_core.h5maps import parse_root, scan_h5maps
 
@@ -52,7 +52,7 @@ class FileName:
 class ScanTree:
     """One scan's contribution to the file, rebuilt when its state changes."""
 
-    def __init__(self, scan: Any, name: FileName):
+    def __init__(self, scan: Scan, name: FileName):
         self.scan = scan
         self.name = name
         self.filename = name.path
@@ -63,7 +63,7 @@ class ScanTree:
     def key(self) -> str:
         return self.scan.key
 
-    def stream(self, name: str) -> Any:
+    def stream(self, name: str) -> BaseStream:
         return self.scan.streams[name]
 
     def root(self) -> MapGroup | None:
@@ -96,7 +96,7 @@ class ScanTree:
 class RedisSource(Source):
     kind = "redis"
 
-    def __init__(self, filename: str, data_store: Any, owns_store: bool = False):
+    def __init__(self, filename: str, data_store: DataStore, owns_store: bool = False):
         self.filename = filename
         self.name = FileName(filename)
         self.data_store = data_store

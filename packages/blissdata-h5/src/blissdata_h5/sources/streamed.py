@@ -6,6 +6,11 @@ because the writer creates no dataset for it.  Points of variable shape (a
 ``-1`` dimension) are padded to the largest point seen, with NaN for floats
 and 0 otherwise, as the writer pads them in the file.
 
+A :class:`~blissdata_core.streams.capabilities.FileBacked` stream (detector
+frames saved in files) gives a :class:`FileBackedDataset`: its rows are read
+from the files its runs name, as the writer's virtual dataset (HDF5 runs) or
+external storage (uncompressed EDF frames) reads them.
+
 A stream that cannot be read (its plugin is missing or broken) gives an
 :class:`UnreadableStreamDataset`: listed, opened and iterated over like any
 dataset (name, attributes), it raises an error naming the plugin as soon as
@@ -21,7 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from blissdata_core.errors import BrokenPluginException, MissingPluginException
+from blissdata_core import BaseStream
+from blissdata_core.errors import (
+    BrokenPluginException,
+    ExternalDataError,
+    MissingPluginException,
+)
+from blissdata_core.streams.capabilities import FileBacked
+from blissdata_core.streams.file_formats import read_points
+from blissdata_core.streams.stream import BrokenStream
 
 from ..errors import H5MapError, MissingPluginError
 from ..nodes import DatasetNode
@@ -32,7 +45,7 @@ _POLL_PERIOD = 0.02
 class UnreadableStreamDataset(DatasetNode):
     """Stands in for a dataset whose stream cannot be read; data access raises why."""
 
-    def __init__(self, stream: Any, attrs: Mapping[str, Any], path: str):
+    def __init__(self, stream: BrokenStream, attrs: Mapping[str, Any], path: str):
         self._attrs = attrs
         self.path = path
         cause = stream.exception
@@ -58,8 +71,8 @@ class UnreadableStreamDataset(DatasetNode):
 
 
 class StreamDataset(DatasetNode):
-    def __init__(self, stream: Any, attrs: Mapping[str, Any], path: str):
-        kind = getattr(stream, "kind", "array")
+    def __init__(self, stream: BaseStream, attrs: Mapping[str, Any], path: str):
+        kind = stream.kind
         if kind != "array":
             what = "JSON events" if kind == "json" else f"{kind} items"
             raise H5MapError(path, f"stream {stream.name!r} holds {what}, not array data")
@@ -71,7 +84,7 @@ class StreamDataset(DatasetNode):
         self._ragged_cache: tuple[int, np.ndarray] | None = None
 
     @property
-    def stream(self) -> Any:
+    def stream(self) -> BaseStream:
         return self._stream
 
     @property
@@ -116,14 +129,19 @@ class StreamDataset(DatasetNode):
             return self._padded()[start:stop:step]
         if stop <= start:
             return np.empty((0,) + self._point_shape, dtype=self.dtype)
-        data = self._stream[start:stop:step]
+        data = self._points(start, stop, step)
         return np.asarray(data, dtype=self.dtype).reshape((-1,) + self._point_shape)
+
+    def _points(self, start: int, stop: int, step: int) -> Any:
+        return self._stream[start:stop:step]
 
     def _padded(self) -> np.ndarray:
         length = len(self._stream)
         if self._ragged_cache is not None and self._ragged_cache[0] == length:
             return self._ragged_cache[1]
-        points = [np.asarray(p, dtype=self.dtype) for p in self._stream[0:length]] if length else []
+        points = (
+            [np.asarray(p, dtype=self.dtype) for p in self._points(0, length, 1)] if length else []
+        )
         ndim = len(self._point_shape)
         shape = tuple(
             max([fixed if fixed >= 0 else 0] + [p.shape[axis] for p in points])
@@ -136,3 +154,28 @@ class StreamDataset(DatasetNode):
             out[(index,) + tuple(slice(0, n) for n in point.shape)] = point
         self._ragged_cache = (length, out)
         return out
+
+
+class FileBackedDataset(StreamDataset):
+    """A stream whose points live in files: rows are read where its runs say.
+
+    A read waits until the rows sit in finished files (the producer may still
+    be writing one), as long as the stream may still save them.
+    """
+
+    def __init__(self, stream: BaseStream, attrs: Mapping[str, Any], path: str):
+        if not isinstance(stream, FileBacked):
+            raise TypeError(f"{path}: stream {stream.name!r} does not keep its points in files")
+        super().__init__(stream, attrs, path)
+        self._files: FileBacked = stream
+
+    def _points(self, start: int, stop: int, step: int) -> np.ndarray:
+        if not self._files.wait_saved(stop):
+            raise ExternalDataError(
+                f"{self.path}: stream {self._stream.name!r} did not save its points "
+                f"up to {stop - 1} in files"
+            )
+        runs = self._files.file_runs(start, stop)
+        return read_points(
+            runs, range(start, stop, step), self.dtype, self._point_shape, repr(self.path)
+        )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from typing import Any
 
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
+
+from blissdata_core import DataStore
 
 from .handlers import handlers
 from .roots import Roots
@@ -17,7 +18,10 @@ from .service import Service
 
 
 def make_app(
-    roots: list[str], data_store: Any = None, source: str = "auto", allow_origin: str | None = None
+    roots: list[str],
+    data_store: DataStore | None = None,
+    source: str = "auto",
+    allow_origin: str | None = None,
 ) -> tornado.web.Application:
     """The tornado application serving ``roots`` (live from ``data_store`` when given)."""
     service = Service(Roots(roots), data_store, source)
@@ -50,8 +54,6 @@ def serve(
     """Serve until SIGINT/SIGTERM; port 0 picks a free one (the printed URL tells)."""
     data_store = None
     if redis_url:
-        from blissdata_core import DataStore
-
         data_store = DataStore(redis_url)
     app = make_app(roots, data_store, source, allow_origin)
     asyncio.run(_serve(app, host, port))

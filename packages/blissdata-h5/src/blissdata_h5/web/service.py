@@ -16,6 +16,8 @@ from typing import Any
 from h5grove.models import LinkResolution
 from h5grove.utils import NotFoundError, QueryArgumentError, parse_link_resolution_arg
 
+from blissdata_core import DataStore
+
 from ..errors import FileSourceError
 from ..file import File
 from .content import create_content, list_paths
@@ -32,7 +34,7 @@ ErrorFactory = Callable[[int, str], Exception]
 class Service:
     """Files under ``roots``, read live from ``data_store`` (a DataStore or None) or from disk."""
 
-    def __init__(self, roots: Roots, data_store: Any = None, source: str = "auto"):
+    def __init__(self, roots: Roots, data_store: DataStore | None = None, source: str = "auto"):
         self.roots = roots
         self.data_store = data_store
         self.source = source if data_store is not None else "file"

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from blissdata_core import DataStore, Scan, Stream
+from blissdata_core import BaseStream, DataStore, Scan, Stream
 
 from . import lima
 from .nxmap import build_h5map
@@ -90,23 +90,25 @@ def create_scan(
         },
         info=build_scan_info(plan, number, session, path, start_time, START_POSITIONS),
     )
-    streams: dict[str, Stream] = {}
+    streams: dict[str, BaseStream] = {}
     saver = None
     for channel in plan.channels:
         if channel.kind == "image":
             pattern = os.path.join(
                 os.path.dirname(path), f"scan{number:04d}", f"{channel.device}_%04d.h5"
             )
-            info = lima.lima_info(pattern, plan.npoints, max(1, frames_per_file))
-            definition = Stream.make_definition(
-                channel.stream, "json", info=lima.stream_info(channel.dtype, channel.shape, info)
-            )
-            saver = lima.FrameSaver(info, channel.dtype, channel.shape)
+            definition = lima.definition(
+                channel.stream, channel.dtype, channel.shape, pattern, plan.npoints,
+                max(1, frames_per_file),
+            )  # fmt: skip
         else:
             definition = Stream.make_definition(
                 channel.stream, channel.dtype, channel.shape, info={"unit": channel.unit}
             )
-        streams[channel.stream] = scan.create_stream(definition)
+        streams[channel.stream] = stream = scan.create_stream(definition)
+        if channel.kind == "image":
+            assert isinstance(stream, lima.LimaStream)
+            saver = lima.FrameSaver(stream, plan.npoints)
     scan.info["h5maps"] = {path: build_h5map(plan, entry, start_time, START_POSITIONS)}
     return scan, plan, _Sender(plan, streams, saver, entry, start_time)
 
@@ -141,7 +143,7 @@ class _Sender:
     def __init__(
         self,
         plan: ScanPlan,
-        streams: dict[str, Stream],
+        streams: dict[str, BaseStream],
         saver: lima.FrameSaver | None,
         entry: str,
         start_time: str,

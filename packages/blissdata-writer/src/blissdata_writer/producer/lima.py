@@ -1,10 +1,11 @@
 """A simulated lima detector: frames saved to HDF5 files, published by reference.
 
-The stream is a JSON stream of status entries ``{"last_index", "last_index_saved"}``
-with ``plugin: "lima"`` and a ``lima_info`` block (protocol 1, saving pattern)
-that both the blissdata 2.x lima client and the core's lima plugin decode.
-There is no lima server: ``buffer_max_number`` is 0, so readers always go to
-the files. A file is complete (and closed) before a frame of the next file is
+The stream is the core's lima stream (:class:`~blissdata_core.streams.plugins.lima.LimaStream`):
+JSON status entries ``{"last_index", "last_index_saved"}`` and a ``lima_info``
+block (protocol 1, saving pattern) that both the blissdata 2.x lima client and
+the core's lima plugin decode.  There is no lima server: ``buffer_max_number``
+is 0, so readers always go to the files.  Frames go where the stream's runs
+say; a file is complete (and closed) before a frame of the next file is
 reported saved, which is when readers consider it closed.
 """
 
@@ -15,60 +16,58 @@ import os
 import h5py
 import numpy as np
 
+from blissdata_core.streams.definition import StreamDefinition
+from blissdata_core.streams.plugins.lima import LimaStream
+
 DATA_PATH = "/entry_0000/measurement/data"
+SERVER_URL = "id00/limaccds/simulator"
 
 
-def lima_info(file_pattern: str, npoints: int, frames_per_file: int) -> dict:
-    return {
-        "protocol_version": 1,
-        "server_url": "id00/limaccds/simulator",
-        "buffer_max_number": 0,
-        "frame_per_acquisition": npoints,
-        "acquisition_offset": 0,
+def definition(
+    name: str,
+    dtype: str,
+    shape: tuple[int, ...],
+    file_pattern: str,
+    npoints: int,
+    frames_per_file: int,
+) -> StreamDefinition:
+    """A lima stream saving ``npoints`` frames (one acquisition) as HDF5 files of ``file_pattern``."""
+    saving = {
         "file_path": file_pattern,
         "data_path": DATA_PATH,
         "file_format": "HDF5",
         "file_offset": 0,
-        "frame_per_file": frames_per_file,
+        "frames_per_file": frames_per_file,
     }
-
-
-def stream_info(dtype: str, shape: tuple[int, ...], info: dict) -> dict:
-    return {
-        "format": "lima_v1",
-        "plugin": "lima",
-        "dtype": dtype,
-        "shape": list(shape),
-        "lima_info": info,
-    }
+    return LimaStream.make_definition(name, dtype, shape, SERVER_URL, 0, npoints, 0, saving)
 
 
 class FrameSaver:
-    """Writes frames one by one into files of ``frame_per_file`` frames."""
+    """Writes frames one by one where the stream's runs say, one HDF5 file at a time."""
 
-    def __init__(self, info: dict, dtype: str, shape: tuple[int, ...]):
-        self.info = info
-        self.dtype = np.dtype(dtype)
-        self.shape = shape
+    def __init__(self, stream: LimaStream, npoints: int):
+        self.stream = stream
+        self.npoints = npoints
         self._file: h5py.File | None = None
+        self._left = 0  # frames still to write into the open file
+        self._index = 0  # where the next one goes in it
         self._saved = 0
-        os.makedirs(os.path.dirname(info["file_path"]), exist_ok=True)
+        os.makedirs(os.path.dirname(stream.layout.reference(0).file_path), exist_ok=True)
 
     def save(self, frame: np.ndarray) -> int:
         """Save the next frame; returns its index."""
-        per_file = self.info["frame_per_file"]
-        number, in_file = divmod(self._saved, per_file)
-        if in_file == 0:
-            self.close()
-            total = self.info["frame_per_acquisition"]
-            count = min(per_file, total - number * per_file)
-            self._file = h5py.File(
-                self.info["file_path"] % (number + self.info["file_offset"]), "w"
+        if self._file is None:
+            run = self.stream.file_runs(self._saved, self.npoints)[0]
+            self._file = h5py.File(run.file_path, "w")
+            self._file.create_dataset(
+                run.data_path, shape=(run.count,) + self.stream.shape, dtype=self.stream.dtype
             )
-            self._file.create_dataset(DATA_PATH, shape=(count,) + self.shape, dtype=self.dtype)
-        self._file[DATA_PATH][in_file] = frame
+            self._left, self._index = run.count, run.file_index
+        self._file[DATA_PATH][self._index] = frame
+        self._index += 1
+        self._left -= 1
         self._saved += 1
-        if in_file + 1 == per_file:
+        if not self._left:
             self.close()
         return self._saved - 1
 

@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..capabilities import HDF5, FileRun
+
 LIMA_PROTOCOL_VERSION = 1
 
 #: Keys of the ``saving`` argument of ``make_definition`` (as in blissdata 2.x).
@@ -39,6 +41,15 @@ class FrameReference:
     file_path: str
     data_path: str | None
     index: int
+
+
+def format_family(file_format: str) -> str:
+    """A lima ``file_format`` (``HDF5``, ``HDF5BS``, ``EDF``, ``EDFLZ4``, ``CBF``...) as
+    :attr:`~blissdata_core.streams.capabilities.FileRun.file_format`: every HDF5
+    flavour is ``"hdf5"`` (compression is inside the file); others are lowercased,
+    so ``"edf"`` is plain EDF only."""
+    lowered = file_format.lower()
+    return HDF5 if lowered.startswith(HDF5) else lowered
 
 
 @dataclass(frozen=True)
@@ -177,6 +188,27 @@ class LimaLayout:
             self.saving.data_path,
             in_file,
         )
+
+    def runs(self, start: int, stop: int) -> list[FileRun]:
+        """Frames ``start .. stop - 1`` as runs of consecutive frames in one file."""
+        if self.saving is None:
+            raise LimaInfoError("This lima stream's frames are not saved in files")
+        family = format_family(self.saving.file_format)
+        per_acq, per_file = self.frames_per_acquisition, self.saving.frames_per_file
+        runs = []
+        frame = start
+        while frame < stop:
+            _, _, in_file = self.locate(frame)
+            count = stop - frame
+            if per_file > 0:
+                count = min(count, per_file - in_file)
+            if per_acq > 0:
+                count = min(count, per_acq - frame % per_acq)
+            ref = self.reference(frame)
+            data_path = ref.data_path if family == HDF5 else None  # EDF files: frames, no paths
+            runs.append(FileRun(frame, count, ref.file_path, family, data_path, ref.index))
+            frame += count
+        return runs
 
     def last_closed_frame(self, last_index_saved: int, sealed: bool) -> int:
         """The last frame that sits in a finished file.

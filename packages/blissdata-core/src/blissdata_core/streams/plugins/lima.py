@@ -7,6 +7,10 @@ detector saved.  Frames kept only in the detector server's memory (Lima over
 Tango) are not read by this client: asking for one raises
 :class:`~blissdata_core.errors.ExternalDataError`.
 
+A lima stream is :class:`~blissdata_core.streams.capabilities.FileBacked`:
+:meth:`LimaStream.file_runs` says which files hold which frames (HDF5 rows, or
+frames of EDF files), which is what the writer and the h5 facade use.
+
 Producers use :meth:`LimaStream.make_definition` and
 :meth:`LimaStream.send_status`; the result is read by the blissdata 2.x client
 as well.
@@ -29,11 +33,12 @@ from ...errors import (
     IndexWontBeThereError,
     MalformedEntryError,
 )
+from ..capabilities import FileRun
 from ..cursor import BaseView, EventRange
 from ..definition import StreamDefinition
 from ..event_stream import EventStream
+from ..file_formats import read_points
 from ..stream import BaseStream
-from ._hdf5 import open_dataset, read_rows
 from ._lima_format import (
     FrameReference,
     LimaLayout,
@@ -232,26 +237,58 @@ class LimaStream(BaseStream):
                 f"Frame {last} of {self.name!r} is not saved in a file: it is only available "
                 f"from the Lima server {self._layout.server_url!r}, which this client does not read"
             )
-        deadline = (
-            None if self.file_wait_timeout is None else time.monotonic() + self.file_wait_timeout
-        )
+        outcome = self._wait_closed(last, self.file_wait_timeout)
+        if outcome == "never":
+            raise ExternalDataError(
+                f"Frame {last} of {self.name!r} was never saved (the detector saved frames "
+                f"up to {self._progress.last_index_saved}); reading unsaved frames from the Lima "
+                f"server {self._layout.server_url!r} is not supported"
+            )
+        if outcome == "timeout":
+            raise ExternalDataError(
+                f"Frame {last} of {self.name!r} was not saved within {self.file_wait_timeout} s"
+            )
+
+    def _wait_closed(self, last: int, timeout: float | None) -> str | None:
+        """Wait until frame ``last`` sits in a finished file: None when it does, else
+        ``"never"`` (the stream is sealed without it) or ``"timeout"``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             progress = self._progress
             closed = self._layout.last_closed_frame(progress.last_index_saved, progress.sealed)
             if last <= closed:
-                return
+                return None
             if progress.sealed:
-                raise ExternalDataError(
-                    f"Frame {last} of {self.name!r} was never saved (the detector saved frames "
-                    f"up to {progress.last_index_saved}); reading unsaved frames from the Lima "
-                    f"server {self._layout.server_url!r} is not supported"
-                )
+                return "never"
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
-                raise ExternalDataError(
-                    f"Frame {last} of {self.name!r} was not saved within {self.file_wait_timeout} s"
-                )
+                return "timeout"
             self._wait_status(remaining)
+
+    # -- FileBacked ----------------------------------------------------------------------------
+    def file_runs(self, start: int = 0, stop: int | None = None) -> list[FileRun]:
+        """Where frames ``start .. stop - 1`` are saved, or will be (see
+        :class:`~blissdata_core.streams.capabilities.FileBacked`)."""
+        if not self._layout.saved:
+            raise ExternalDataError(
+                f"Frames of {self.name!r} are not saved in files: they are only available "
+                f"from the Lima server {self._layout.server_url!r}"
+            )
+        if stop is None:
+            stop = len(self)
+        if start < 0 or stop < start:
+            raise ValueError(f"bad frame range {start}..{stop}")
+        return self._layout.runs(start, stop)
+
+    def wait_saved(self, stop: int, timeout: float | None = None) -> bool:
+        """Block until frames ``0 .. stop - 1`` sit in finished files; False if they never
+        will (the stream ended first, or frames are not saved at all) or on timeout."""
+        if stop <= 0:
+            return True
+        if not self._layout.saved:
+            return False
+        self._refresh()
+        return self._wait_closed(stop - 1, timeout) is None
 
     def get_references(self, key: int | slice) -> FrameReference | list[FrameReference]:
         """Where frames are saved, whether they are there yet or not."""
@@ -284,39 +321,9 @@ class LimaStream(BaseStream):
         raise TypeError(f"stream indices must be integers or slices, not {type(key).__name__}")
 
     def _read(self, frames: range) -> np.ndarray:
-        """Frames from their files, opening each file once and reading runs in one go."""
-        blocks = []
-        runs: list[tuple[FrameReference, int, int]] = []  # (first ref, position, count)
-        for pos, frame in enumerate(frames):
-            ref = self._layout.reference(frame)
-            if runs:
-                first, start, count = runs[-1]
-                if (
-                    first.file_path == ref.file_path
-                    and first.index + (pos - start) * frames.step == ref.index
-                ):
-                    runs[-1] = (first, start, count + 1)
-                    continue
-            runs.append((ref, pos, 1))
-        for ref, _, count in runs:
-            if not ref.format.lower().startswith("hdf5"):
-                raise ExternalDataError(
-                    f"Frames of {self.name!r} are saved as {ref.format!r}; only HDF5 files are read"
-                )
-            where = f"{ref.file_path}::{ref.data_path}"
-            with open_dataset(ref.file_path, ref.data_path) as dataset:
-                stop = ref.index + (count - 1) * frames.step + 1
-                block = read_rows(dataset, np.s_[ref.index : stop : frames.step], where)
-            if len(block) != count:
-                raise ExternalDataError(
-                    f"{where} holds {len(block)} of the {count} frames expected from index {ref.index}"
-                )
-            blocks.append(np.asarray(block, dtype=self._dtype))
-        # frames may have a free shape (-1 in info["shape"]): only the files know
-        try:
-            return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
-        except ValueError as exc:
-            raise ExternalDataError(f"Frames of {self.name!r} differ in shape: {exc}") from None
+        """Frames from their files (see :func:`~blissdata_core.streams.file_formats.read_points`)."""
+        runs = self._layout.runs(frames.start, frames[-1] + 1)
+        return read_points(runs, frames, self._dtype, self._shape, repr(self.name))
 
     def get_last_live_image(self) -> Any:
         raise ExternalDataError(
