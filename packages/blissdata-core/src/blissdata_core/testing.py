@@ -447,7 +447,10 @@ _compat_failure: str | None = None
 
 
 def compat_venv_dir() -> Path:
-    return cache_dir() / "compat-venv"
+    """One interop venv per checkout: it installs that checkout's packages in
+    editable mode, so two checkouts sharing one would rebuild it under each other."""
+    digest = hashlib.sha256(str(_project_root()).encode()).hexdigest()[:12]
+    return cache_dir() / f"compat-venv-{digest}"
 
 
 def _project_root() -> Path:
@@ -475,7 +478,7 @@ def compat_python_path() -> Path:
     wanted = "\n".join([*map(str, packages), *digests, *COMPAT_PEERS, *COMPAT_PEER_DEPENDENCIES])
     if marker.exists() and marker.read_text() == wanted and python.exists():
         return python
-    with _file_lock(cache_dir() / "compat-venv.lock"):
+    with _file_lock(venv.with_name(venv.name + ".lock")):
         if marker.exists() and marker.read_text() == wanted and python.exists():
             return python
         pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
