@@ -40,6 +40,18 @@ class ServerConnectionError(BlissdataError, ConnectionError):
 # --- scans --------------------------------------------------------------------
 
 
+class RespProtocolError(ServerConnectionError):
+    """The server sent bytes that are not the RESP2 reply expected: the connection is out of step."""
+
+
+class ServerNotFoundError(BlissdataError, RuntimeError):
+    """No usable Redis >= 7.2 with RedisJSON and RediSearch could be found or prepared."""
+
+
+class ServerStartError(BlissdataError, RuntimeError):
+    """The server process did not come up; the message carries the end of its log."""
+
+
 class NoScanAvailable(BlissdataError):
     """No scan matched, or none arrived before the timeout."""
 
@@ -73,6 +85,10 @@ class UnauthorizeStateTransition(BlissdataError):
             f"Unauthorize scan transition from {getattr(orig_state, 'name', orig_state)} "
             f"to {getattr(dest_state, 'name', dest_state)}"
         )
+
+
+class ScanNotTerminatedError(BlissdataError, RuntimeError):
+    """delete_scan() on a running scan without ``force=True``."""
 
 
 class ScanInfoError(BlissdataError, ValueError):
@@ -169,3 +185,30 @@ class BrokenPluginException(BlissdataError):
 
 class ExternalDataError(BlissdataError):
     """Data referenced by a stream (a file, a frame) could not be read."""
+
+
+class LimaInfoError(BlissdataError, ValueError):
+    """A ``lima_info`` block this client cannot use."""
+
+
+# --- command line, drop-in layer and test helpers ------------------------------------
+
+
+class CommandError(BlissdataError):
+    """A failure reported as ``blissdata CMD: message`` with exit code 1."""
+
+
+class ReferenceAlreadyImported(BlissdataError, RuntimeError):
+    """The real blissdata is already imported in this process: aliasing now would mix both."""
+
+
+class ReferenceUnavailable(BlissdataError, RuntimeError):
+    """The reference venv could not be created (the reason is the message)."""
+
+
+class ReferenceRunError(BlissdataError, RuntimeError):
+    """A reference snippet failed; carries its stderr."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+        super().__init__(f"reference snippet exited {returncode}:\n{stderr.strip()}")

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from redis._parsers import BaseParser
 
-from .errors import ServerConnectionError
+from .errors import RespProtocolError, ServerConnectionError
 
 #: Bulk strings of at least this many bytes are received into the arena.
 LARGE_BULK = 16 * 1024
@@ -48,10 +48,6 @@ SPARE_MAX = 16 * 2**20
 SPARES = 2
 
 _CRLF = b"\r\n"
-
-
-class RespProtocolError(ServerConnectionError):
-    """The server sent bytes that are not the RESP2 reply expected: the connection is out of step."""
 
 
 class Arena:

@@ -37,7 +37,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blissdata_core.errors import BlissdataError
+from blissdata_core.errors import ServerNotFoundError, ServerStartError
 
 __all__ = [
     "EmbeddedRedis",
@@ -67,14 +67,6 @@ deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-backports main
 """
 _VALKEY_PACKAGES = ("valkey-tools", "libjemalloc2", "liblzf1")
-
-
-class ServerNotFoundError(BlissdataError, RuntimeError):
-    """No usable Redis >= 7.2 with RedisJSON and RediSearch could be found or prepared."""
-
-
-class ServerStartError(BlissdataError, RuntimeError):
-    """The server process did not come up; the message carries the end of its log."""
 
 
 def cache_dir() -> Path:

@@ -11,9 +11,9 @@ import redis
 from . import protocol_commands as cmd
 from .connection import redact_url
 from .errors import (
-    BlissdataError,
     NoScanAvailable,
     ScanNotFoundError,
+    ScanNotTerminatedError,
     ServerConnectionError,
 )
 from .protocol import (
@@ -23,10 +23,6 @@ from .protocol import (
 )
 from .runtime import Runtime
 from .scan import Scan, ScanState
-
-
-class ScanNotTerminatedError(BlissdataError, RuntimeError):
-    """delete_scan() on a running scan without ``force=True``."""
 
 
 def _is_deleted_ttl(ttl: int) -> bool:

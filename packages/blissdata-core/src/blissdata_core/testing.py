@@ -62,6 +62,7 @@ from typing import Any
 
 import pytest
 
+from blissdata_core.errors import ReferenceRunError, ReferenceUnavailable
 from blissdata_core.server import (
     EmbeddedRedis,
     ServerNotFoundError,
@@ -332,18 +333,6 @@ def redis_server_factory(tmp_path: Path) -> Iterator[Callable[..., EmbeddedRedis
 
 
 # --- the reference implementation ---------------------------------------------------
-
-
-class ReferenceUnavailable(RuntimeError):
-    """The reference venv could not be created (the reason is the message)."""
-
-
-class ReferenceRunError(RuntimeError):
-    """A reference snippet failed; carries its stderr."""
-
-    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-        super().__init__(f"reference snippet exited {returncode}:\n{stderr.strip()}")
 
 
 def reference_venv_dir() -> Path:

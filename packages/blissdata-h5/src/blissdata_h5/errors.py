@@ -50,3 +50,7 @@ class MissingPluginError(MissingPluginException):
 
 class FileSourceError(BlissdataError, OSError):
     """The HDF5 file could not be opened or read (within the retry timeout)."""
+
+
+class OutsideRootsError(BlissdataError, PermissionError):
+    """The requested file is in none of the served directories."""

@@ -38,3 +38,7 @@ class ScanFailedError(WriterError):
 
 class DiskFullError(WriterError, OSError):
     """Writing would leave less free space than the reserve the writer keeps."""
+
+
+class Interrupted(WriterError):
+    """The service is stopping: leave the scan for a restarted writer."""

@@ -55,7 +55,7 @@ from blissdata_core.streams.stream import BrokenStream
 
 from . import nexus
 from .datasets import ArrayDatasetWriter, FileBackedDatasetWriter
-from .errors import SCAN_ERRORS, H5MapError, PathRefusedError
+from .errors import SCAN_ERRORS, H5MapError, Interrupted, PathRefusedError
 from .files import FileHandle, FilePool
 from .paths import check_target
 from .readahead import ReadAhead
@@ -77,10 +77,6 @@ MAX_BACKOFF = 5.0
 #: What turns one stream into one dataset of a target file.
 DatasetWriter = ArrayDatasetWriter | FileBackedDatasetWriter
 T = TypeVar("T")
-
-
-class Interrupted(Exception):
-    """The service is stopping: leave the scan for a restarted writer."""
 
 
 class ScanWriter:

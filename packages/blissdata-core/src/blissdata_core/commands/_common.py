@@ -13,17 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BlissdataError
+from ..errors import BlissdataError, CommandError
 from ..protocol import DELETION_GRACE_SECONDS
 
 ENV_URL = "BLISSDATA_REDIS_URL"
 
 #: Width of a summary before it is cut with "...".
 SUMMARY_WIDTH = 100
-
-
-class CommandError(Exception):
-    """A failure reported as ``blissdata CMD: message`` with exit code 1."""
 
 
 def add_url_option(parser: argparse.ArgumentParser) -> None:

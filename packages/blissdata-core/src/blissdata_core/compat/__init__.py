@@ -16,6 +16,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 
+from ..errors import ReferenceAlreadyImported
 from ..streams import plugins
 from .finder import COMPAT_VERSION, TOP, BlissdataFinder
 from .modules import PROVIDED_MODULES
@@ -36,10 +37,6 @@ _finder: BlissdataFinder | None = None
 
 #: The reference's entry-point group for stream plugins (lima2, mosca, ...).
 REFERENCE_PLUGIN_GROUP = "blissdata"
-
-
-class ReferenceAlreadyImported(RuntimeError):
-    """The real blissdata is already imported in this process: aliasing now would mix both."""
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 
-
-class OutsideRootsError(PermissionError):
-    """The requested file is in none of the served directories."""
+from ..errors import OutsideRootsError
 
 
 class Roots:

@@ -21,16 +21,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ...errors import LimaInfoError
 from ..capabilities import HDF5, FileRun
 
 LIMA_PROTOCOL_VERSION = 1
 
 #: Keys of the ``saving`` argument of ``make_definition`` (as in blissdata 2.x).
 SAVING_KEYS = frozenset({"file_path", "data_path", "file_format", "file_offset", "frames_per_file"})
-
-
-class LimaInfoError(ValueError):
-    """A ``lima_info`` block this client cannot use."""
 
 
 @dataclass(frozen=True)
