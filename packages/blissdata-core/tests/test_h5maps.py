@@ -66,3 +66,25 @@ def test_scan_without_h5maps_gets_the_default_tree_at_its_path():
     assert h5maps.scan_h5maps(Plain()) == {}
     Plain.info, Plain.path = {}, None
     assert h5maps.scan_h5maps(Plain()) == {}
+
+
+def test_file_keys_have_one_spelling(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert h5maps.file_key("/data/./x//y/../a.h5") == "/data/x/a.h5"
+    assert h5maps.file_key("a.h5") == str(tmp_path / "a.h5")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert h5maps.file_key(tmp_path / "link" / "a.h5") == str(tmp_path / "link" / "a.h5")
+    assert h5maps.same_file(tmp_path / "link" / "a.h5", f"{tmp_path}/real/./a.h5")
+    assert not h5maps.same_file(tmp_path / "real" / "a.h5", tmp_path / "real" / "b.h5")
+
+
+def test_maps_are_keyed_by_the_one_spelling():
+    root = {"type": "group"}
+    maps = h5maps.parse_maps({"/data//x/./a.h5": root, "relative.h5": root})
+    assert list(maps) == [
+        "/data/x/a.h5",
+        "relative.h5",
+    ]  # a relative key is left for writers to refuse
+    with pytest.raises(H5MapError, match="twice"):
+        h5maps.parse_maps({"/data/a.h5": root, "/data/x/../a.h5": root})

@@ -72,3 +72,15 @@ def test_live_scan_reads_like_h5py(data_store, tmp_path):
             "3.1/measurement/diode",
             "3.1/title",
         ]
+
+
+def test_a_file_spelled_otherwise_in_h5maps_is_found(data_store, tmp_path):
+    """The producer's spelling of the path and the reader's differ; both name one file."""
+    path = tmp_h5(tmp_path)
+    spelled = f"{tmp_path}/./sub/..//{path.rsplit('/', 1)[1]}"
+    (tmp_path / "sub").mkdir()
+    scan = make_scan(data_store, spelled, number=7, h5maps=entry_map(7, {"title": "t"}), streams={})
+    with blissdata_h5.File(path, data_store=data_store, source="redis") as f:
+        assert f["7.1/title"][()] in (b"t", "t")
+    scan.stop()
+    scan.close()

@@ -12,6 +12,7 @@ import posixpath
 from typing import TYPE_CHECKING, Any
 
 from blissdata_core.errors import ServerConnectionError
+from blissdata_core.h5maps import file_key
 
 from .dataset import Dataset
 from .errors import DanglingLinkError, H5PathError
@@ -28,7 +29,7 @@ REDIS_URL_ENV = "BLISSDATA_REDIS_URL"
 
 def normalise_filename(filepath: str | os.PathLike) -> str:
     """The one spelling of a file path used to match ``h5maps`` keys."""
-    return os.path.normpath(os.path.abspath(os.fspath(filepath)))
+    return file_key(filepath)
 
 
 class File(Group):

@@ -25,6 +25,7 @@ from .items import (
     parse_root,
     stream_datasets,
 )
+from .paths import file_key, same_file
 from .values import (
     BINARY_DTYPE,
     INLINE_DTYPE,
@@ -60,12 +61,14 @@ __all__ = [
     "decode_value",
     "default_h5map",
     "diff",
+    "file_key",
     "get_item",
     "is_stream_ref",
     "join_path",
     "parse_item",
     "parse_maps",
     "parse_root",
+    "same_file",
     "scan_h5maps",
     "stream_datasets",
 ]

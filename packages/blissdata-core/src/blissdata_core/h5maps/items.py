@@ -9,10 +9,12 @@ writer finds what changed between PREPARED and CLOSED (:func:`diff`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import H5MapError
+from .paths import file_key
 from .values import StreamRef, Value, check_binary_dtype, decode_value
 
 #: Item types that are HDF5 objects; any other child is a dataset given by its value.
@@ -177,7 +179,14 @@ def parse_maps(h5maps: Any) -> dict[str, Group]:
     """Every file of a scan's ``info["h5maps"]``, parsed and validated whole."""
     if not isinstance(h5maps, dict):
         raise H5MapError("info", "'h5maps' must map file paths to root groups")
-    return {path: parse_root(raw, path) for path, raw in h5maps.items()}
+    maps: dict[str, Group] = {}
+    for path, raw in h5maps.items():
+        # absolute keys in their one spelling (a relative one is kept as given: writers refuse it)
+        key = file_key(path) if isinstance(path, str) and os.path.isabs(path) else path
+        if key in maps:
+            raise H5MapError("info", f"'h5maps' names the file {key!r} twice")
+        maps[key] = parse_root(raw, path)
+    return maps
 
 
 def _attributes(raw: dict, where: str, deep: bool = True) -> dict[str, Value]:

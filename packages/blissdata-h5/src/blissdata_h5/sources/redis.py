@@ -19,7 +19,7 @@ from typing import Any
 
 from blissdata_core import BaseStream, DataStore, Scan, ScanState
 from blissdata_core.errors import BlissdataError, ScanNotFoundError
-from blissdata_core.h5maps import parse_root, scan_h5maps
+from blissdata_core.h5maps import file_key, parse_root, same_file, scan_h5maps
 
 from ..errors import H5MapError
 from ..nodes import GroupNode, Node, Source
@@ -28,25 +28,17 @@ from .maptree import MapAttrs, MapGroup
 _logger = logging.getLogger(__name__)
 
 
-def _normalise(path: Any) -> str | None:
-    if not isinstance(path, str) or not path:
-        return None
-    return os.path.normpath(os.path.abspath(path))
-
-
 class FileName:
-    """The file's path as given and with symlinks resolved: either spelling matches."""
+    """The file's path as given and with symlinks resolved: either spelling matches
+    (compared the way the writer compares h5maps keys: :func:`blissdata_core.h5maps.same_file`)."""
 
     def __init__(self, filename: str):
-        self.path = filename
-        self.real = os.path.realpath(filename)
+        self.path = file_key(filename)
+        self.real = os.path.realpath(self.path)
         self.spellings = sorted({self.path, self.real})
 
     def matches(self, other: Any) -> bool:
-        other = _normalise(other)
-        if other is None:
-            return False
-        return other == self.path or other == self.real or os.path.realpath(other) == self.real
+        return isinstance(other, str) and bool(other) and same_file(other, self.path)
 
 
 class ScanTree:

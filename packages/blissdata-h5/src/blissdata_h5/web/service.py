@@ -17,6 +17,7 @@ from h5grove.models import LinkResolution
 from h5grove.utils import NotFoundError, QueryArgumentError, parse_link_resolution_arg
 
 from blissdata_core import DataStore
+from blissdata_core.h5maps import file_key
 
 from ..errors import FileSourceError
 from ..file import File
@@ -101,7 +102,7 @@ class Service:
                 path = self.data_store.load_scan(key).path
             except Exception:  # noqa: BLE001 - a scan deleted meanwhile is just not listed
                 continue
-            relative = self.roots.relative(os.path.normpath(path)) if path else None
+            relative = self.roots.relative(file_key(path)) if path else None
             if relative is not None:
                 found[relative] = None
         return list(found)
