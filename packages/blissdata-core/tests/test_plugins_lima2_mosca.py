@@ -257,3 +257,18 @@ def test_malformed_status_is_reported(kinds_scan, tmp_path):
     with pytest.raises(MalformedEntryError):
         len(reader)
     assert os.path.isdir(tmp_path)
+
+
+def test_counting_from_the_end_needs_the_seal(kinds_scan, tmp_path):
+    scan, stream, reader = kinds_scan(mosca_definition(tmp_path))
+    data = write_mosca_files(tmp_path, 4)
+    stream.send({"last_read_index": 3, "last_saved_index": 3})
+    stream.join()
+    for key in (-1, slice(-2, None), slice(0, -1)):
+        with pytest.raises(IndexNotYetThereError, match="not sealed"):
+            reader[key]
+    stream.seal()
+    assert np.array_equal(reader[-1], data[-1])
+    assert np.array_equal(reader[-3:-1], data[-3:-1])
+    with pytest.raises(IndexWontBeThereError):
+        reader[-5]

@@ -72,3 +72,35 @@ def test_simulate_cli_takes_the_new_detectors(redis_url, tmp_path):
     assert len(scan.streams["lima2_simulator:raw_frame"]) == 1
     assert scan.streams["mosca_simulator:spectrum_det00"][0].shape == (1024,)
     json.dumps(scan.info["plots"])
+
+
+def test_lima2_without_master_file_is_left_out(redis_url, tmp_path):
+    """blisswriter 3.0.0 fails the whole scan ("provides no master file"); we leave the
+    dataset out, saying why, and write the rest."""
+    from blissdata_core import Stream
+    from blissdata_core.streams.plugins.lima2 import Lima2Stream
+
+    path = str(tmp_path / "s.h5")
+    children = {"det": {"type": "stream", "stream": "det:frame"},
+                "diode": {"type": "stream", "stream": "diode"}}  # fmt: skip
+    h5maps = {path: {"type": "group", "children": {"1.1": {"type": "group", "children": children}}}}
+    scan = DataStore(redis_url).create_scan(
+        {"name": "ct", "number": 1, "data_policy": "no_policy", "path": path},
+        info={"h5maps": h5maps},
+    )
+    frames = scan.create_stream(
+        Lima2Stream.make_definition("det:frame", "raw", "cond", 1, "u", None, "uint16", (2, 2))
+    )
+    diode = scan.create_stream(Stream.make_definition("diode", "float64"))
+    scan.prepare()
+    scan.start()
+    frames.send(3)
+    diode.send(np.arange(3.0))
+    scan.stop()
+    scan.close()
+    status = write_scan(redis_url, scan.key)
+    assert status.state == "incomplete"
+    (reason,) = status.missing.values()
+    assert "no master file" in reason and "Lima2 conductor cond:1" in reason
+    with h5py.File(path, "r") as f:
+        assert "det" not in f["1.1"] and f["1.1/diode"].shape == (3,)

@@ -143,10 +143,17 @@ class StatusStream(BaseStream):
 
     # -- indexes -------------------------------------------------------------------------
     def _point_range(self, key: Any) -> range | int:
-        """The points of ``key``: a range for a slice, an int for an index (checked)."""
+        """The points of ``key``: a range for a slice, an int for an index (checked).
+
+        As for the reference plugins and plain streams, counting from the end
+        needs the end: negative indexes and slice bounds raise
+        :class:`IndexNotYetThereError` until the stream is sealed.
+        """
         if isinstance(key, slice):
             if key.step is not None and key.step <= 0:
                 raise ValueError("slice step must be a positive integer")
+            if any(b is not None and b < 0 for b in (key.start, key.stop)):
+                self._need_end()
             return range(*key.indices(len(self)))
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
             index = int(key)
@@ -154,18 +161,23 @@ class StatusStream(BaseStream):
             if index < 0 or index >= length:
                 length = self._refresh().length
             if index < 0:
+                self._need_end()
                 index += length
-                if index < 0:
-                    raise IndexError(f"index {int(key)} out of range ({length} points)")
-            if index >= length:
+            if not 0 <= index < length:
                 if self._progress.sealed:
                     raise IndexWontBeThereError(
                         f"Stream {self.name!r} is sealed with {length} points, "
-                        f"there will be no point {index}"
+                        f"there will be no point {int(key)}"
                     )
                 raise IndexNotYetThereError(f"Point {index} of {self.name!r} not yet acquired")
             return index
         raise TypeError(f"stream indices must be integers or slices, not {type(key).__name__}")
+
+    def _need_end(self) -> None:
+        if not self._refresh().sealed:
+            raise IndexNotYetThereError(
+                f"Stream {self.name!r} is not sealed: indexes from its end have no meaning yet"
+            )
 
     # -- cursors -------------------------------------------------------------------------
     def _need_last_only(self, last_only: bool) -> bool:
