@@ -204,6 +204,7 @@ def test_mosca_spectra_come_from_the_saved_files(kinds_scan, tmp_path):
     assert reader.get_references(slice(2, 6, 2)) == [
         SpectrumReference(f.format(0), dset, 2), SpectrumReference(f.format(1), dset, 0)
     ]  # fmt: skip
+    assert reader.get_references(3, 5) == reader.get_references(slice(3, 5))
     with pytest.raises(IndexWontBeThereError):
         reader[10]
 

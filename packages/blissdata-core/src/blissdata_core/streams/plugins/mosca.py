@@ -250,8 +250,13 @@ class MoscaStream(StatusStream):
         runs = self._saving.runs(points.start, last + 1, self.dataset_path or "")
         return read_points(runs, points, self._dtype, self._shape, repr(self.name))
 
-    def get_references(self, key: Any) -> SpectrumReference | list[SpectrumReference]:
-        """Where spectra are (or will be) saved, whether there yet or not."""
+    def get_references(
+        self, key: Any, stop: int | None = None
+    ) -> SpectrumReference | list[SpectrumReference]:
+        """Where spectra are (or will be) saved, whether there yet or not: ``key`` an
+        index or a slice, or ``get_references(start, stop)`` as blissdata-mosca has it."""
+        if stop is not None:
+            key = slice(key, stop)
         if self._saving is None:
             raise self._only_on_server("Spectra", "are not saved (saving is off)")
         points = self._point_range(key)
