@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from typing import Any, NamedTuple
 
 from ..streams.plugins.lima import LimaStream
+from ..streams.plugins.lima2 import Lima2Stream
 
 
 class ImageData(NamedTuple):
@@ -24,3 +25,5 @@ class LimaDirectAccess(ABC):
 
 
 LimaDirectAccess.register(LimaStream)
+# its live frame is at the Lima2 conductor: get_last_live_image() says so
+LimaDirectAccess.register(Lima2Stream)

@@ -80,3 +80,17 @@ class FileBacked(Protocol):
         saved, or after ``timeout`` seconds (None: no time limit).
         """
         ...
+
+
+@runtime_checkable
+class LinkedDataset(Protocol):
+    """A file-backed stream whose points are, in order, the rows of one HDF5 dataset.
+
+    Consumers that write files (the NeXus writer) link that dataset (an HDF5
+    external link) rather than reference the stream's runs, as blisswriter
+    does for Lima 2 master files.
+    """
+
+    def linked_dataset(self) -> tuple[str, str] | None:
+        """``(file, dataset)`` holding every point, or None when there is none."""
+        ...
