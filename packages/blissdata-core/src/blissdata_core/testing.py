@@ -28,6 +28,9 @@ Fixtures
     with the reason, when it cannot be created (no network...).
     ``$BLISSDATA_REFERENCE_PYTHON`` names an existing interpreter instead.
 
+Helper :func:`gevent_patched` tells whether the process runs under gevent's
+monkey-patching (``nox -s gevent``), for the few tests that cannot make sense there.
+
 Helper :func:`run_reference` runs a Python snippet with that interpreter and
 returns its stdout (``sys.argv[1:]`` are the extra arguments)::
 
@@ -83,6 +86,12 @@ REFERENCE_REQUIREMENTS = (
     "redis==5.2.1",
     "pydantic==2.11.7",
 )
+
+
+def gevent_patched() -> bool:
+    """Whether gevent's monkey-patching made threads greenlets here (gevent is not imported)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("threading"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
