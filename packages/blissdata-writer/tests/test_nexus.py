@@ -56,12 +56,36 @@ def test_simulated_scans_are_nexus(redis_url, tmp_path, writer_service, kind):
         assert _text(f.attrs["NX_class"]) == "NXroot"
         check_nexus_entry(f[f"{scan.number}.1"], npoints)
         if "lima" in detectors:
-            frames = f[f"{scan.number}.1/instrument/lima_simulator/image"]
+            # where BLISS files (and ewoksdata) have a Lima detector's frames
+            frames = f[f"{scan.number}.1/instrument/lima_simulator/data"]
+            assert f[f"{scan.number}.1/measurement/lima_simulator"].is_virtual
             assert frames.is_virtual
             assert frames.shape == (npoints, 96, 128)
             assert frames.dtype == np.uint16
             # the VDS reads the producer's frame files
             assert np.array_equal(frames[npoints - 1], last_frame)
+
+
+def test_simulated_lima_files_are_where_bliss_readers_look(redis_url, tmp_path):
+    """Without the writer's dataset, a reader finds the simulator's Lima files where
+    BLISS keeps them (the reference dynamic_hdf5's default Lima URL template)."""
+    if not lima_plugin_available():
+        pytest.skip("no lima plugin")
+    blissdata_h5 = pytest.importorskip("blissdata_h5")
+    path = tmp_path / "nx.h5"
+    scan = simulate_scan(
+        DataStore(redis_url), "ascan", npoints=5, count_time=0, path=str(path), detectors=("lima",)
+    )
+    expected = np.asarray(scan.streams["lima_simulator:image"][0:5])
+    with h5py.File(path, "w") as f:  # a scan file the writer has not filled (yet)
+        f.create_group(f"{scan.number}.1/instrument")
+        f[f"{scan.number}.1/end_time"] = "2026-01-01T00:00:00"
+    with blissdata_h5.File(
+        path, source="file", retry_timeout=2, lima_names=["lima_simulator"]
+    ) as f:
+        frames = f[f"{scan.number}.1/instrument/lima_simulator/data"]
+        assert frames.shape == (5, 96, 128)
+        np.testing.assert_array_equal(frames[()], expected)
 
 
 WATCHER = """
