@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import struct
+import time
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -111,33 +112,49 @@ def _reason(exc: BaseException) -> str:
 
 
 class LimaServer:
-    """The Lima Tango device at ``url``, connected on first use."""
+    """The Lima Tango device at ``url``, connected on first use.
+
+    A failed connection is not tried again for :attr:`retry_after` seconds
+    (a read from the files should not wait for an unreachable host each time).
+    """
+
+    retry_after = 10.0
 
     def __init__(self, url: str):
         self.url = url
         self._proxy: Any = None
+        self._failed: tuple[float, LimaServerError] | None = None
         self._trigger_mode: str | None = None
         self._reads_last: bool | None = None
 
     @property
     def proxy(self) -> Any:
         if self._proxy is None:
+            if self._failed is not None and time.monotonic() - self._failed[0] < self.retry_after:
+                raise self._failed[1]
             try:
-                import tango
-            except ImportError:
-                raise LimaServerError(
-                    f"Reading frames from the Lima server {self.url!r} needs pytango "
-                    f"(pip install 'blissdata-core[{TANGO_EXTRA}]')"
-                ) from None
-            try:
-                proxy = tango.DeviceProxy(self.url)
-                proxy.set_source(tango.DevSource.DEV)
-            except Exception as exc:  # noqa: BLE001 - DevFailed and friends
-                raise LimaServerError(
-                    f"Cannot reach the Lima server {self.url!r}: {_reason(exc)}"
-                ) from exc
-            self._proxy = proxy
+                self._proxy = self._connect()
+            except LimaServerError as exc:
+                self._failed = (time.monotonic(), exc)
+                raise
         return self._proxy
+
+    def _connect(self) -> Any:
+        try:
+            import tango
+        except ImportError:
+            raise LimaServerError(
+                f"Reading frames from the Lima server {self.url!r} needs pytango "
+                f"(pip install 'blissdata-core[{TANGO_EXTRA}]')"
+            ) from None
+        try:
+            proxy = tango.DeviceProxy(self.url)
+            proxy.set_source(tango.DevSource.DEV)
+        except Exception as exc:  # noqa: BLE001 - DevFailed and friends
+            raise LimaServerError(
+                f"Cannot reach the Lima server {self.url!r}: {_reason(exc)}"
+            ) from exc
+        return proxy
 
     def read_attribute(self, name: str) -> Any:
         try:
