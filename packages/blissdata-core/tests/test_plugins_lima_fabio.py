@@ -1,6 +1,8 @@
 """Lima frames saved in formats fabio reads (EDF, gzip'ed EDF, CBF, TIFF), the files
 written by fabio itself and the frames compared with the numpy arrays saved."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -47,7 +49,8 @@ FORMATS = [
 
 @pytest.fixture
 def saved_scan(data_store, tmp_path):
-    """Factory: a finished scan whose lima frames were saved by fabio as ``file_format``."""
+    """Factory: (reader stream, frames, scan key) of a finished scan whose lima frames
+    were saved by fabio as ``file_format``."""
 
     def make(file_format, ext, per_file, dtype, write=write_with_fabio):
         scan = data_store.create_scan({"name": "ct", "number": 1, "data_policy": "no_policy"})
@@ -70,14 +73,14 @@ def saved_scan(data_store, tmp_path):
         stream.send_status(NFRAMES - 1, NFRAMES - 1)
         scan.stop()
         reader = data_store.load_scan(scan.key).streams["det:image"]
-        return reader, frames
+        return reader, frames, scan.key
 
     return make
 
 
 @pytest.mark.parametrize("file_format, ext, per_file, dtype", FORMATS)
 def test_frames_read_through_fabio(saved_scan, file_format, ext, per_file, dtype):
-    reader, frames = saved_scan(file_format, ext, per_file, dtype)
+    reader, frames, _ = saved_scan(file_format, ext, per_file, dtype)
     assert len(reader) == NFRAMES
     np.testing.assert_array_equal(reader[:], frames)
     for i in range(NFRAMES):
@@ -91,13 +94,13 @@ def test_frames_read_through_fabio(saved_scan, file_format, ext, per_file, dtype
 def test_plain_edf_without_fabio(saved_scan, monkeypatch):
     """No fabio: uncompressed EDF is read by the client's own parser, fabio's files too."""
     monkeypatch.setattr(file_formats, "fabio_module", lambda: None)
-    reader, frames = saved_scan("EDF", "edf", 2, "uint16")
+    reader, frames, _ = saved_scan("EDF", "edf", 2, "uint16")
     np.testing.assert_array_equal(reader[:], frames)
 
 
 def test_plain_edf_of_a_detector_without_fabio(saved_scan, monkeypatch):
     monkeypatch.setattr(file_formats, "fabio_module", lambda: None)
-    reader, frames = saved_scan("EDF", "edf", 2, "uint16", write=lambda p, f, _: write_edf(p, f))
+    reader, frames, _ = saved_scan("EDF", "edf", 2, "uint16", write=lambda p, f, _: write_edf(p, f))
     np.testing.assert_array_equal(reader[:], frames)
     monkeypatch.undo()  # and fabio reads the same file
     np.testing.assert_array_equal(reader[:], frames)
@@ -106,7 +109,7 @@ def test_plain_edf_of_a_detector_without_fabio(saved_scan, monkeypatch):
 @pytest.mark.parametrize("file_format, ext, per_file, dtype", FORMATS[1:])
 def test_other_formats_need_the_fabio_extra(saved_scan, monkeypatch, file_format, ext, per_file, dtype):  # fmt: skip
     monkeypatch.setattr(file_formats, "fabio_module", lambda: None)
-    reader, _ = saved_scan(file_format, ext, per_file, dtype)
+    reader, _, _ = saved_scan(file_format, ext, per_file, dtype)
     with pytest.raises(ExternalDataError, match=r"needs fabio .*blissdata-core\[fabio\]"):
         reader[0]
 
@@ -118,13 +121,13 @@ def test_compressed_edf_named_edf_without_fabio(saved_scan, monkeypatch):
         write_edf(path, frames, compression="gzip")
 
     monkeypatch.setattr(file_formats, "fabio_module", lambda: None)
-    reader, _ = saved_scan("EDF", "edf", 2, "uint16", write=write_gzip_inside)
+    reader, _, _ = saved_scan("EDF", "edf", 2, "uint16", write=write_gzip_inside)
     with pytest.raises(ExternalDataError, match=r"compressed .*blissdata-core\[fabio\]"):
         reader[0]
 
 
 def test_missing_or_short_files_are_external_data_errors(saved_scan, tmp_path):
-    reader, _ = saved_scan("EDFGZ", "edf.gz", 2, "uint16")
+    reader, _, _ = saved_scan("EDFGZ", "edf.gz", 2, "uint16")
     (tmp_path / "det_0001.edf.gz").unlink()
     with pytest.raises(ExternalDataError, match="det_0001.edf.gz"):
         reader[2]
@@ -134,6 +137,28 @@ def test_missing_or_short_files_are_external_data_errors(saved_scan, tmp_path):
 
 
 def test_edfconcat_is_refused(saved_scan):
-    reader, _ = saved_scan("EDFConcat", "edf", 2, "uint16")
+    reader, _, _ = saved_scan("EDFConcat", "edf", 2, "uint16")
     with pytest.raises(ExternalDataError, match="'edfconcat'"):
         reader[0]
+
+
+REFERENCE_READ = """
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+import numpy as np
+from blissdata.redis_engine.store import DataStore
+
+lima = DataStore(sys.argv[1]).load_scan(sys.argv[2]).streams["det:image"]
+print(json.dumps(np.asarray(lima[0:len(lima)]).tolist()))
+"""
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("file_format, ext, per_file, dtype", FORMATS[:2])
+def test_the_reference_reads_the_same_frames(saved_scan, redis_url, file_format, ext, per_file, dtype):  # fmt: skip
+    from blissdata_core.testing import run_reference
+
+    reader, frames, scan_key = saved_scan(file_format, ext, per_file, dtype)
+    out = run_reference(REFERENCE_READ, redis_url, scan_key)
+    np.testing.assert_array_equal(np.array(json.loads(out.strip().splitlines()[-1])), frames)
+    np.testing.assert_array_equal(reader[:], frames)

@@ -282,3 +282,42 @@ def test_without_pytango(live_scan, monkeypatch):
     with pytest.raises(FrameNoMoreThereError, match="needs pytango"):
         reader[0]
     scan.stop()
+
+
+REFERENCE_READ = """
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+import numpy as np
+from blissdata.redis_engine.store import DataStore
+from blissdata.lima.client import prepare_next_lima_acquisition
+
+ds = DataStore(sys.argv[1])
+lima = ds.load_scan(sys.argv[2]).streams["lima:image"]
+frames = np.asarray(lima[0:4])
+image = lima.get_last_live_image()
+after = prepare_next_lima_acquisition(ds, lima.info["lima_info"]["server_url"])
+print(json.dumps({"frames": frames.tolist(), "last": image.array.tolist(),
+                  "frame_id": image.frame_id, "next_acquisition": after}))
+"""
+
+
+@pytest.mark.interop
+def test_the_reference_reads_the_same_live_frames(live_scan, data_store, redis_url):
+    """The reference client, in its own process, reads the same frames from the same
+    device; acquisition counters are shared both ways."""
+    from blissdata_core.testing import run_reference
+
+    scan, writer, reader, acq = live_scan()
+    reader.server.proxy.last_image_ready = 3
+    writer.send_status(3)
+    writer.join()
+    expected = np.stack([lima_frame(acq, i) for i in range(4)])
+    np.testing.assert_array_equal(reader[0:4], expected)
+    assert reader.get_last_live_image().frame_id == 3
+    out = json.loads(run_reference(REFERENCE_READ, redis_url, scan.key).strip().splitlines()[-1])
+    np.testing.assert_array_equal(np.array(out["frames"]), expected)
+    np.testing.assert_array_equal(np.array(out["last"]), lima_frame(acq, 3))
+    assert out["frame_id"] == 3
+    assert out["next_acquisition"] == acq + 1
+    assert acquisition_on_server(data_store, reader.layout.server_url) == acq + 1
+    scan.stop()
