@@ -321,3 +321,36 @@ def test_the_reference_reads_the_same_live_frames(live_scan, data_store, redis_u
     assert out["next_acquisition"] == acq + 1
     assert acquisition_on_server(data_store, reader.layout.server_url) == acq + 1
     scan.stop()
+
+
+def test_live_frames_through_the_h5_facade(data_store, device, tmp_path):
+    """A detector that saves nothing: the h5 facade shows its frames from the device."""
+    blissdata_h5 = pytest.importorskip("blissdata_h5")
+    proxy, url = device
+    path = str(tmp_path / "s.h5")
+    h5map = {"type": "group", "children": {"1.1": {"type": "group", "children": {
+        "instrument": {"type": "group", "children": {"det": {"type": "group", "children": {
+            "data": {"type": "stream", "stream": "det:image"}}}}}}}}}  # fmt: skip
+    acquisition = prepare_next_lima_acquisition(data_store, url)
+    proxy.acquisition = acquisition
+    scan = data_store.create_scan(
+        {"name": "ct", "number": 1, "data_policy": "no_policy", "path": path},
+        info={"h5maps": {path: h5map}},
+    )
+    definition = LimaStream.make_definition(
+        "det:image", "uint16", SHAPE, url, BUFFER, 3, acquisition
+    )
+    writer = scan.create_stream(definition)
+    scan.prepare()
+    scan.start()
+    proxy.last_image_ready = 2
+    writer.send_status(2)
+    writer.join()
+    with blissdata_h5.File(path, data_store=data_store, source="redis") as f:
+        data = f["1.1/instrument/det/data"]
+        assert data.shape == (3, *SHAPE)
+        np.testing.assert_array_equal(data[1], lima_frame(acquisition, 1))
+        np.testing.assert_array_equal(
+            data[()], np.stack([lima_frame(acquisition, i) for i in range(3)])
+        )
+    scan.stop()
