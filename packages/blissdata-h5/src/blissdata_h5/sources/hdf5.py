@@ -231,7 +231,10 @@ class Hdf5Group(GroupNode):
             if found is not None and found is not _ENDED:
                 return found
             if found is _ENDED:
-                found = source.retry(look)  # written just before the end
+                # written before the end: a fresh handle sees it (one kept open
+                # while another process writes may show stale groups beside new ones)
+                source.reopen()
+                found = source.retry(look)
                 if found is not None:
                     return found
         raise KeyError(path)
@@ -262,7 +265,8 @@ class Hdf5Dataset(DatasetNode):
             if rows() >= length:
                 return True
             if not source.follow or source.entry_ended(self.path):
-                return rows() >= length  # rows written just before the end
+                source.reopen()  # rows written before the end: a fresh handle sees them
+                return rows() >= length
             return None
 
         return bool(source.poll(done, timeout))
