@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
+import threading
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -124,3 +127,42 @@ def test_file_grows_while_the_scan_runs(redis_url, tmp_path, writer_service):
     assert ended_during_scan
     assert 0 < int(out) < 100
     assert wait_status(redis_url, scan.key)["state"] == "complete"
+
+
+def test_a_file_reader_follows_the_scan_as_it_is_written(redis_url, tmp_path):
+    """The reference's dynamic_hdf5 use: a reader follows the file the writer writes,
+    Lima frames from the Lima files until the writer references them, to the end."""
+    if not lima_plugin_available():
+        pytest.skip("no lima plugin")
+    blissdata_h5 = pytest.importorskip("blissdata_h5")
+    path = str(tmp_path / "nx.h5")
+    created: queue.Queue = queue.Queue()
+    writer = str(Path(sys.executable).parent / "blissdata-writer")
+
+    def on_created(scan):
+        proc = subprocess.Popen([writer, "write", redis_url, scan.key], stdout=subprocess.DEVNULL)
+        created.put((scan, proc))
+
+    def produce():
+        simulate_scan(
+            DataStore(redis_url), "ascan", npoints=8, count_time=0.4, path=path,
+            detectors=("diode", "lima"), frames_per_file=2, on_created=on_created,
+        )  # fmt: skip
+
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
+    scan, proc = created.get(timeout=60)
+    try:
+        with blissdata_h5.File(
+            path, source="file", retry_timeout=60, retry_period=0.02, lima_names=["lima_simulator"]
+        ) as f:
+            entry = f[f"{scan.number}.1"]
+            diode, frames = entry["measurement/diode1"], entry["instrument/lima_simulator/data"]
+            rows = list(zip(diode, frames))
+    finally:
+        producer.join(60)
+        assert proc.wait(60) == 0
+    assert len(rows) == 8
+    for i, (value, frame) in enumerate(rows):
+        assert value == scan.streams["diode:diode1"][i]
+        np.testing.assert_array_equal(frame, scan.streams["lima_simulator:image"][i])
