@@ -195,6 +195,25 @@ def test_frames_of_another_acquisition_are_not_taken(live_scan, data_store):
     scan.stop()
 
 
+def test_frames_without_an_acquisition_counter_are_not_taken(data_store, device):
+    """A producer that does not count acquisitions: nothing says which one the device runs."""
+    proxy, url = device
+    data_store.runtime.conn.call("DEL", url)
+    scan = data_store.create_scan({"name": "ct", "number": 1, "data_policy": "no_policy"})
+    writer = scan.create_stream(
+        LimaStream.make_definition("lima:image", "uint16", SHAPE, url, 4, 3, 0)
+    )
+    scan.prepare()
+    scan.start()
+    proxy.last_image_ready = 1
+    writer.send_status(1)
+    writer.join()
+    reader = data_store.load_scan(scan.key).streams["lima:image"]
+    with pytest.raises(FrameNoMoreThereError, match="no producer counts its acquisitions"):
+        reader[1]
+    scan.stop()
+
+
 def test_frames_without_a_number_are_not_taken(live_scan):
     """An old Lima (header version 1) does not number frames: nothing proves which one it sent."""
     scan, writer, reader, _ = live_scan()

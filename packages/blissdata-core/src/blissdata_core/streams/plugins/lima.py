@@ -391,10 +391,12 @@ class LimaStream(BaseStream):
         in_acquisition = index - acquisition * layout.frames_per_acquisition
         wanted = acquisition + layout.acquisition_offset
         if not self._acquisition_on_server(wanted):
-            return (
-                None,
-                f"it no longer runs acquisition {wanted} (see prepare_next_lima_acquisition)",
-            )
+            if self._last_acq_on_server < 0:
+                return None, (
+                    f"no producer counts its acquisitions (Redis key {layout.server_url!r}, "
+                    "see prepare_next_lima_acquisition): its frames cannot be told apart"
+                )
+            return None, f"it no longer runs acquisition {wanted}"
         try:
             image = self.server.read_image(in_acquisition)
         except ExternalDataError as exc:
