@@ -17,6 +17,7 @@ import subprocess
 import threading
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -219,6 +220,44 @@ def test_ewoksdata_reads_the_written_file(compat_python, redis_url, data_store, 
     ]
     assert file_rows["file"] == expected
     assert hdf5_rows["hdf5"] == expected
+
+
+EWOKS_LIMA_FILE = """
+from ewoksdata.data.bliss import iter_bliss_scan_data_from_hdf5
+path, number = sys.argv[1], int(sys.argv[2])
+rows = iter_bliss_scan_data_from_hdf5(path, number, lima_names=["lima_simulator"],
+                                      counter_names=["diode1"], retry_timeout=30)
+emit([[row["diode1"], row["lima_simulator"].tolist()] for row in rows])
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ewoksdata_reads_lima_frames_of_the_written_file(
+    compat_python, redis_url, data_store, tmp_path, mode
+):
+    """ewoksdata finds a Lima detector's frames where BLISS files keep them
+    (``instrument/<lima>/data``), through dynamic_hdf5 with ``lima_names``."""
+    path = str(tmp_path / "sample.h5")
+    scan = simulate_scan(
+        data_store, "ascan", npoints=3, count_time=0, path=path, detectors=("diode", "lima")
+    )
+    subprocess.run(
+        [str(Path(os.sys.executable).parent / "blissdata-writer"), "write", redis_url, scan.key],
+        check=True, timeout=TIMEOUT, capture_output=True,
+    )  # fmt: skip
+    (rows,) = run_peer(compat_python, mode, redis_url, EWOKS_LIMA_FILE, path, scan.number)
+    streams = scan.streams
+    assert [row[0] for row in rows] == [float(streams["diode:diode1"][i]) for i in range(3)]
+    frames = streams["lima_simulator:image"][0:3]
+    assert [np.array(row[1]).tolist() for row in rows] == [f.tolist() for f in frames]
+    # a scan file without the Lima dataset (the writer has not made it): the Lima files
+    bare = str(tmp_path / "bare.h5")
+    with h5py.File(bare, "w") as f:
+        f[f"{scan.number}.1/measurement/diode1"] = [row[0] for row in rows]
+        f.create_group(f"{scan.number}.1/instrument")
+        f[f"{scan.number}.1/end_time"] = "2026-01-01T00:00:00"
+    (rows,) = run_peer(compat_python, mode, redis_url, EWOKS_LIMA_FILE, bare, scan.number)
+    assert [np.array(row[1]).tolist() for row in rows] == [f.tolist() for f in frames]
 
 
 # -- blissoda --------------------------------------------------------------------------------

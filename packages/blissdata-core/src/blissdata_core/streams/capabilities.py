@@ -39,7 +39,9 @@ class FileRun:
     rows of the dataset ``data_path`` when ``file_format`` is :data:`HDF5`,
     frames of the file (``data_path`` None) when it is :data:`EDF`.  Any
     other ``file_format`` (lowercase: ``"cbf"``, ``"tiff"``, ``"edfgz"``...)
-    names a format that consumers may not know how to read or reference.
+    names a format HDF5 cannot reference, that
+    :func:`~blissdata_core.streams.file_formats.read_points` reads through
+    fabio (the ``fabio`` extra).
     """
 
     start: int
