@@ -31,7 +31,7 @@ def test_simulated_scan_reads_like_its_file(data_store, tmp_path, kind):
                 assert_same_tree(ours, theirs)
 
 
-LIMA2 = "1.1/instrument/lima2_simulator/raw_frame"
+LIMA2 = "1.1/instrument/lima2_simulator/data"
 MOSCA = "1.1/instrument/mosca_simulator/spectrum_det00"
 
 
@@ -47,7 +47,7 @@ def test_simulated_lima2_and_mosca_read_like_the_file(data_store, tmp_path, kind
     assert scan_writer.ScanWriter(data_store, scan.key).run().state == "complete"
     with h5py.File(path, "r") as theirs:
         expected = {}
-        for name in (LIMA2, MOSCA, "1.1/measurement/lima2_simulator_raw_frame"):
+        for name in (LIMA2, MOSCA, "1.1/measurement/lima2_simulator"):
             dset = theirs[name]
             expected[name] = (dset.shape, dset.dtype, dset[()], dict(dset.attrs))
         del dset  # else HDF5 keeps the master file open (with locking) past the with block

@@ -203,9 +203,9 @@ def test_lima2_scan_matches_blisswriter(blisswriter, redis_url, tmp_path, monkey
         )  # fmt: skip
         compare_with_reference(blisswriter, redis_url, scan.key, [path])
     with h5py.File(path, "r") as f:
-        link = f.get("/1.1/instrument/lima2_simulator/raw_frame", getlink=True)
+        link = f.get("/1.1/instrument/lima2_simulator/data", getlink=True)
         assert isinstance(link, h5py.ExternalLink)
-        assert f["/1.1/measurement/lima2_simulator_raw_frame"].shape == (5, 48, 64)
+        assert f["/1.1/measurement/lima2_simulator"].shape == (5, 48, 64)
 
 
 def test_mosca_scan_is_written_where_blisswriter_fails(blisswriter, redis_url, tmp_path):

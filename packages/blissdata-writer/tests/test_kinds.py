@@ -18,7 +18,7 @@ from writer_helpers import write_scan
 from blissdata_core import DataStore
 from blissdata_writer.producer import simulate_scan
 
-LIMA2 = "/1.1/instrument/lima2_simulator/raw_frame"
+LIMA2 = "/1.1/instrument/lima2_simulator/data"
 MOSCA = "/1.1/instrument/mosca_simulator/spectrum_det00"
 
 
