@@ -13,8 +13,8 @@ compat       install_as_blissdata(): the smoke tests, then ewoksdata, blissoda,
              blisswriter and the lima2/mosca plugins run unmodified on the project
              (in an interop venv without the real blissdata, made by a fixture).
 reliability  the fault-injection tests (``-m reliability``).
-bench        ``tools/bench/run.py`` (arguments after ``--`` are passed on).
-demo         ``tools/demo.py``, end to end.
+bench        ``python -m tools.bench.run`` (arguments after ``--`` are passed on).
+demo         ``python -m tools.demo``, end to end.
 page         rebuilds H5Web's page of ``blissdata-h5 serve`` with npm (``npm ci``
              from the lock file, ``vite build`` into blissdata_h5/web/static).
 
@@ -196,13 +196,13 @@ def reliability(session: nox.Session) -> None:
 @nox.session(reuse_venv=True)
 def bench(session: nox.Session) -> None:
     install(session)
-    session.run("python", "tools/bench/run.py", *session.posargs)
+    session.run("python", "-m", "tools.bench.run", *session.posargs)
 
 
 @nox.session(reuse_venv=True)
 def demo(session: nox.Session) -> None:
     install(session)
-    session.run("python", "tools/demo.py", *session.posargs)
+    session.run("python", "-m", "tools.demo", *session.posargs)
 
 
 @nox.session(venv_backend="none")

@@ -1,10 +1,10 @@
 """Run the conformance vectors against one implementation and print a table.
 
-    python tools/conformance/run.py --impl core --redis redis://127.0.0.1:6379
-    python tools/conformance/run.py --impl reference --redis URL --ref-python PY
+    python -m tools.conformance.run --impl core --redis redis://127.0.0.1:6379
+    python -m tools.conformance.run --impl reference --redis URL --ref-python PY
 
-The database must be dedicated to the run: it is initialised if empty and
-every case leaves a scan behind.
+from the repository root.  The database must be dedicated to the run: it is
+initialised if empty and every case leaves a scan behind.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from adapters import CoreAdapter, ReferenceAdapter  # noqa: E402
-from harness import load_vectors, run_all  # noqa: E402
+from tools.conformance.adapters import CoreAdapter, ReferenceAdapter
+from tools.conformance.harness import load_vectors, run_all
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,8 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--redis (or BLISSDATA_REDIS_URL) is required")
     if args.impl == "reference":
         if not args.ref_python:
-            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "vectors"))
-            from generate import default_reference_python
+            from tools.vectors.generate import default_reference_python
 
             args.ref_python = default_reference_python()
         if not args.ref_python:

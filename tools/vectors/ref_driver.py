@@ -1,7 +1,9 @@
 """Drive the reference client (blissdata 2.x) for the vector generator and runner.
 
-Runs inside the reference client's own virtualenv: it imports ``blissdata``
-and, from this directory, ``valuerepr`` only.  It reads one JSON job on stdin
+Runs inside the reference client's own virtualenv, as
+``python -m tools.vectors.ref_driver`` with the repository root on its path
+(``tools.module_env()``): it imports ``blissdata`` and, from this package,
+``readops`` and ``valuerepr`` only.  It reads one JSON job on stdin
 and writes one JSON result on stdout.  Jobs:
 
 ``produce``   publish a scan with the reference client, return the entries and
@@ -13,17 +15,15 @@ and writes one JSON result on stdout.  Jobs:
 from __future__ import annotations
 
 import json
-import os
 import sys
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-warnings.filterwarnings("ignore")
+import numpy as np
+import redis
 
-import numpy as np  # noqa: E402
-import readops  # noqa: E402
-import redis  # noqa: E402
-import valuerepr  # noqa: E402
+from tools.vectors import readops, valuerepr
+
+warnings.filterwarnings("ignore")
 
 
 def _error(exc: BaseException) -> dict:
