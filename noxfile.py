@@ -2,13 +2,15 @@
 
 Sessions
 --------
-tests        every package's test suite, twice: ``deps='newest'`` (newest release
-             of every dependency) and ``deps='oldest'`` (the lower bounds the
-             pyprojects declare).  ``nox -s tests`` runs both; pick one with
+tests        every package's test suite, then tests/integration (tests importing
+             several packages, the interop matrix), twice: ``deps='newest'``
+             (newest release of every dependency) and ``deps='oldest'`` (the lower
+             bounds the pyprojects declare).  ``nox -s tests`` runs both; pick one with
              ``nox -s "tests(deps='newest')"``.  Extra arguments go to pytest
              (``nox -s tests -- -k cursor -n 0``).
 lint         ruff check + ruff format --check.
-conformance  the conformance vectors and the interop tests (reference peers).
+conformance  the conformance vectors and the interop tests (reference peers), the
+             matrix producer x consumer of tests/integration among them.
 compat       install_as_blissdata(): the smoke tests, then ewoksdata, blissoda,
              blisswriter and the lima2/mosca plugins run unmodified on the project
              (in an interop venv without the real blissdata, made by a fixture).
@@ -50,7 +52,9 @@ EXTRAS = {
 UNPINNED_EXTRAS = {"test", "server"}
 #: Two worker processes; a generous per-test ceiling so a hung test fails the run
 #: with a traceback instead of eating the CI budget (a safety net, not a timing check).
-PYTEST_PARALLEL = ["-n", "2", "--timeout", "900"]
+#: ``loadgroup``: tests marked ``xdist_group`` share a worker (the interop matrix
+#: publishes a scenario once for all its consumers); the others spread as with ``load``.
+PYTEST_PARALLEL = ["-n", "2", "--dist", "loadgroup", "--timeout", "900"]
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests"]
@@ -117,13 +121,16 @@ def install(session: nox.Session, deps: str = "newest") -> None:
 
 def _test_dirs() -> list[Path]:
     dirs = [ROOT / "packages" / name / "tests" for name in PACKAGES]
+    dirs.append(ROOT / "tests" / "integration")  # tests importing several packages
     return [d for d in dirs if any(d.glob("test_*.py"))]
 
 
 def run_pytest_per_package(
     session: nox.Session, extra: list[str], allow_empty: bool = False
 ) -> None:
-    """One pytest run per package, so equal test file names never clash."""
+    """One pytest run per package and one for tests/integration, so equal test file
+    names never clash.  pytest runs from the root: the root ``conftest.py`` puts it on
+    ``sys.path`` (prepend import mode), so tests import ``tools`` as a package."""
     dirs = _test_dirs()
     if not dirs:
         session.error("no test files found")
@@ -140,7 +147,7 @@ def run_pytest_per_package(
                 success_codes=[0, 5] if allow_empty or session.posargs else [0],
             )
         except CommandFailed:
-            failed.append(tests.parent.name)  # run the other packages anyway
+            failed.append(str(tests.relative_to(ROOT)))  # run the other packages anyway
     if failed:
         session.error("tests failed in " + ", ".join(failed))
 
@@ -157,7 +164,7 @@ def tests(session: nox.Session, deps: str) -> None:
 @nox.session(reuse_venv=True)
 def lint(session: nox.Session) -> None:
     session.install("ruff")
-    targets = ["packages", "tools", "noxfile.py"]
+    targets = ["packages", "tools", "tests", "conftest.py", "noxfile.py"]
     session.run("ruff", "check", *targets)
     session.run("ruff", "format", "--check", *targets)
 
