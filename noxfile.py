@@ -106,9 +106,15 @@ def _pin_key(pin: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", pin.split("==", 1)[1]))
 
 
+def _integration_requirements() -> list[str]:
+    """What tests/integration imports beyond the packages: the root pyproject's group."""
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return list(root["dependency-groups"]["integration"])
+
+
 def install(session: nox.Session, deps: str = "newest") -> None:
     session.install("--upgrade", "pip")
-    args = _requirement_args() + ["pytest-xdist", "pytest-timeout"]
+    args = _requirement_args() + _integration_requirements() + ["pytest-xdist", "pytest-timeout"]
     if deps == "oldest":
         constraints = Path(session.create_tmp()) / "oldest-constraints.txt"
         constraints.write_text("\n".join(lower_bound_pins()) + "\n")
@@ -188,6 +194,7 @@ def compat(session: nox.Session) -> None:
     smoke = [
         str((core / name).relative_to(ROOT)) for name in ("test_compat.py", "test_compat_beacon.py")
     ]
+    smoke.append("tests/integration/test_shared_with_core.py")  # the upper layers' paths
     session.run("pytest", *smoke, *PYTEST_PARALLEL, *session.posargs)
     interop = ROOT / "packages" / "blissdata-writer" / "tests" / "test_compat_interop.py"
     session.run("pytest", str(interop.relative_to(ROOT)), *PYTEST_PARALLEL, *session.posargs)
