@@ -15,8 +15,10 @@ and each consumer's observation is checked against what the producer sent
 the state, and find the scan in the store; in every HDF5 tree, the datasets
 mapped to a stream must hold its points.  The HDF5 consumers are compared
 with blisswriter's file besides: blissdata_h5 and the reference's view over
-Redis show the same tree as h5py shows of that file, and blissdata_writer
-writes the same file (``h5files.describe``).  The reference side runs in the
+Redis show the same tree as h5py shows of that file (the reference's view up
+to two known differences, see ``_reference_view_problems``), and
+blissdata_writer writes the same file (``h5files.describe``).  Both writers
+write the closed scans, one after another.  The reference side runs in the
 reference venv through ``python -m tools.vectors.ref_driver`` (one process for
 the producer, one for the reference consumers).
 
@@ -61,8 +63,6 @@ TREES = ("h5", "reference_h5", "writer", "blisswriter")
 #: Consumers that read lima frames with blissdata_core's lima plugin.
 NEEDS_LIMA_PLUGIN = ("core", "h5", "writer")
 H5_SOURCES = ("redis", "file", "auto")
-
-
 CLOSED = 4
 
 
