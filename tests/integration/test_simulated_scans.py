@@ -29,7 +29,6 @@ def test_simulated_scan_reads_like_its_file(data_store, tmp_path, kind):
                 assert not tree_problems(ours, theirs)
 
 
-
 LIMA2 = "1.1/instrument/lima2_simulator/data"
 MOSCA = "1.1/instrument/mosca_simulator/spectrum_det00"
 

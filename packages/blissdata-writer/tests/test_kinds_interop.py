@@ -28,6 +28,7 @@ def blisswriter(reference_python, redis_url, tmp_path):
     finally:
         writer.stop()
 
+
 #: blisswriter loads a scan non-atomically (document, then state): loaded during
 #: prepare(), it sees PREPARED with the document of CREATED (no streams yet) and
 #: fails. Giving it time to load the scan before prepare() avoids that race of
