@@ -124,8 +124,7 @@ def create_scan(
             )
         streams[channel.stream] = stream = scan.create_stream(definition)
         if channel.source == "lima":
-            assert isinstance(stream, lima.LimaStream)
-            savers[channel.stream] = lima.FrameSaver(stream, plan.npoints)
+            savers[channel.stream] = lima.FrameSaver(definition, plan.npoints)
         elif channel.source == "lima2":
             assert isinstance(stream, lima2_mosca.Lima2Stream)
             savers[channel.stream] = lima2_mosca.Lima2Saver(stream, plan.npoints)

@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from blissdata_core.streams.definition import StreamDefinition
-from blissdata_core.streams.plugins.lima import LimaStream
+from blissdata_core.streams.plugins.lima import LimaLayout, LimaStream
 
 DATA_PATH = "/entry_0000/measurement/data"
 SERVER_URL = "id00/limaccds/simulator"
@@ -43,24 +43,32 @@ def definition(
 
 
 class FrameSaver:
-    """Writes frames one by one where the stream's runs say, one HDF5 file at a time."""
+    """Writes frames one by one where the stream's layout says, one HDF5 file at a time.
 
-    def __init__(self, stream: LimaStream, npoints: int):
-        self.stream = stream
+    Built from the stream's definition (its ``lima_info``), not from the stream
+    object: the same frames are saved whatever records the scan (a data store,
+    or the conformance runner's recorder).
+    """
+
+    def __init__(self, stream_definition: StreamDefinition, npoints: int):
+        info = stream_definition.info
+        self.layout = LimaLayout.from_info(info["lima_info"])
+        self.shape = tuple(info["shape"])
+        self.dtype = np.dtype(info["dtype"])
         self.npoints = npoints
         self._file: h5py.File | None = None
         self._left = 0  # frames still to write into the open file
         self._index = 0  # where the next one goes in it
         self._saved = 0
-        os.makedirs(os.path.dirname(stream.layout.reference(0).file_path), exist_ok=True)
+        os.makedirs(os.path.dirname(self.layout.reference(0).file_path), exist_ok=True)
 
     def save(self, frame: np.ndarray) -> int:
         """Save the next frame; returns its index."""
         if self._file is None:
-            run = self.stream.file_runs(self._saved, self.npoints)[0]
+            run = self.layout.runs(self._saved, self.npoints)[0]
             self._file = h5py.File(run.file_path, "w")
             self._file.create_dataset(
-                run.data_path, shape=(run.count,) + self.stream.shape, dtype=self.stream.dtype
+                run.data_path, shape=(run.count,) + self.shape, dtype=self.dtype
             )
             self._left, self._index = run.count, run.file_index
         self._file[DATA_PATH][self._index] = frame
