@@ -153,9 +153,14 @@ class Hdf5Source(Source):
         obj = self.retry(lambda: self.handle().get(path))
         if obj is None:
             raise KeyError(path)
-        return self._wrap(path, obj)
+        return self.wrap(path, obj)
 
-    def _wrap(self, path: str, obj: Any) -> Node:
+    @property
+    def retry_timeout(self) -> float | None:
+        """How long a missing object or an unreadable file is retried (None: not retried)."""
+        return self._retry_timeout
+
+    def wrap(self, path: str, obj: Any) -> Node:
         if isinstance(obj, h5py.Group):
             return Hdf5Group(self, path)
         if isinstance(obj, h5py.Dataset):
@@ -213,7 +218,7 @@ class Hdf5Group(GroupNode):
                 return SoftLinkNode(link.path, path)
             if isinstance(link, h5py.ExternalLink):
                 return ExternalLinkNode(link.filename, link.path, path)
-            return source._wrap(path, group[name])
+            return source.wrap(path, group[name])
 
         found = source.retry(look)
         if found is not None:
@@ -226,7 +231,7 @@ class Hdf5Group(GroupNode):
             # it may still come: look again until the entry ends
             found = source.poll(
                 lambda: source.retry(look) or (_ENDED if source.entry_ended(path) else None),
-                source._retry_timeout,
+                source.retry_timeout,
             )
             if found is not None and found is not _ENDED:
                 return found

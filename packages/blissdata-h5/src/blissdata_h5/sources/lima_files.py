@@ -128,7 +128,7 @@ class LimaFilesDataset(DatasetNode):
         except KeyError:
             if not self.live:
                 raise
-        found = self._source.poll(self._scan_or_none, self._source._retry_timeout)
+        found = self._source.poll(self._scan_or_none, self._source.retry_timeout)
         return found if found is not None else self._scan()
 
     def _scan_or_none(self) -> Any:
