@@ -114,14 +114,59 @@ def _refused(url: str, exc: Exception) -> BlissdataError:
     return error
 
 
-_REFUSED = (redis.exceptions.NoPermissionError, redis.exceptions.OutOfMemoryError)
+_REFUSED = (
+    redis.exceptions.NoPermissionError,
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,  # a write sent to a replica
+)
+
+#: What a read-only connection may send: every other command is refused on the
+#: client side, before it reaches the server (an allow-list, so that a command
+#: nobody thought of is refused rather than written to a replica).
+READ_COMMANDS = frozenset(
+    """GET MGET STRLEN GETRANGE EXISTS TYPE TTL PTTL SCAN KEYS DBSIZE
+    JSON.GET JSON.MGET JSON.TYPE JSON.OBJKEYS JSON.OBJLEN JSON.STRLEN JSON.ARRLEN
+    XREAD XRANGE XREVRANGE XLEN XINFO
+    FT.SEARCH FT.AGGREGATE FT.INFO FT._LIST FT.PROFILE FT.EXPLAIN
+    FCALL_RO EVAL_RO EVALSHA_RO
+    INFO PING ECHO TIME ROLE MEMORY MULTI EXEC DISCARD WATCH UNWATCH READONLY
+    HELLO AUTH SELECT CLIENT""".split()
+)
+#: Commands that only read with these subcommands.
+READ_SUBCOMMANDS = {
+    "CONFIG": {"GET"},
+    "FT.CONFIG": {"GET", "HELP"},
+    "FUNCTION": {"LIST", "DUMP", "STATS"},
+    "MODULE": {"LIST"},
+}
+
+
+def _name(arg: Any) -> str:
+    return (arg.decode() if isinstance(arg, (bytes, bytearray)) else str(arg)).upper()
+
+
+def check_read_only(url: str, commands: Any) -> None:
+    """Raise :class:`NoWritePermission` unless every command only reads."""
+    for command in commands:
+        name = _name(command[0]) if command else ""
+        if name in READ_COMMANDS:
+            continue
+        allowed = READ_SUBCOMMANDS.get(name)
+        if allowed is not None and len(command) > 1 and _name(command[1]) in allowed:
+            continue
+        raise NoWritePermission(
+            f"{name or 'an empty command'} refused: the connection to {redact_url(url)} "
+            "is read-only (a consumer's store, e.g. on a replica)"
+        )
 
 
 class RedisConnection:
     """A redis-py client plus raw-reply helpers used by the data path."""
 
-    def __init__(self, url: str, **options: Any):
+    def __init__(self, url: str, *, read_only: bool = False, **options: Any):
         self.url = url
+        #: Writes are refused here, before they reach the server.
+        self.read_only = read_only
         self.client = make_client(url, **options)
         self.pool = self.client.connection_pool
         self._get_connection = _pool_getter(self.pool)
@@ -163,11 +208,17 @@ class RedisConnection:
         """A new redis-py connection of the pool, for one caller to keep (the
         publisher's sender thread), which disconnects it; it connects at its
         first command."""
+        if self.read_only:
+            raise NoWritePermission(
+                f"the connection to {redact_url(self.url)} is read-only: it publishes nothing"
+            )
         return self.pool.make_connection()
 
     def call(self, *args: Any, zero_copy: bool = False) -> Any:
         """Run one command; the reply is raw RESP (large payloads as writable
         memoryviews with ``zero_copy``)."""
+        if self.read_only:
+            check_read_only(self.url, (args,))
         conn = self._get()
         try:
             conn.send_command(*args)
@@ -197,6 +248,8 @@ class RedisConnection:
         """
         if not commands:
             return []
+        if self.read_only:
+            check_read_only(self.url, commands)
         conn = self._get()
         try:
             seq = list(commands)
@@ -246,6 +299,8 @@ class RedisConnection:
         the timeout plus a grace period, the connection is dropped and
         :class:`ServerConnectionError` raised.
         """
+        if self.read_only:
+            check_read_only(self.url, (args,))
         conn = self._get()
         try:
             conn.send_command(*args)
@@ -279,6 +334,8 @@ class RedisConnection:
     def transaction(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         """MULTI/EXEC through redis-py (replies parsed, an error reply raised), for
         control-plane writes."""
+        if self.read_only:
+            check_read_only(self.url, commands)
         try:
             pipe = self.client.pipeline(transaction=True)
             for command in commands:
