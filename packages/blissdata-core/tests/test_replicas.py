@@ -193,3 +193,18 @@ def test_cli_server_replica_of(chain):
     finally:
         proc.terminate()
         assert proc.wait(HANG_GUARD) == 0
+
+
+def test_cli_reads_from_the_read_url(chain, monkeypatch, capsys):
+    """The reading subcommands prefer $BLISSDATA_READ_URL and open it read-only."""
+    from blissdata_core.cli import main
+
+    primary, replica, _ = chain
+    with DataStore(primary.url) as producer:
+        scan = producer.create_scan({"name": "clirep", "number": 7, "data_policy": "no_policy"})
+    wait_offset(primary, replica)
+    monkeypatch.setenv("BLISSDATA_REDIS_URL", "redis://127.0.0.1:1")  # unreachable: not used
+    monkeypatch.setenv("BLISSDATA_READ_URL", replica.url)
+    assert main(["ls"]) == 0
+    out = capsys.readouterr().out
+    assert scan.key in out and "clirep" in out
