@@ -114,6 +114,21 @@ def _refused(url: str, exc: Exception) -> BlissdataError:
     return error
 
 
+def _switched(url: str, exc: Exception) -> Exception:
+    """A reply telling that the server changed role (UNBLOCKED: a replica promoted
+    or re-pointed, e.g. by Sentinel; MASTERDOWN: a replica without its primary)
+    as a :class:`ServerConnectionError`: the command was not done, read again."""
+    text = str(exc)
+    if text.startswith(("UNBLOCKED", "MASTERDOWN")) or isinstance(
+        exc, redis.exceptions.MasterDownError
+    ):
+        return ServerConnectionError(
+            f"Redis at {redact_url(url)} changed role or lost its primary ({text}): "
+            "nothing was read, read again"
+        )
+    return exc
+
+
 _REFUSED = (
     redis.exceptions.NoPermissionError,
     redis.exceptions.OutOfMemoryError,
@@ -227,8 +242,11 @@ class RedisConnection:
             return conn.read_response()
         except _REFUSED as exc:
             raise _refused(self.url, exc) from exc
-        except redis.ResponseError:
-            raise  # an error reply: the connection is still in step
+        except redis.ResponseError as exc:  # an error reply: the connection is still in step
+            switched = _switched(self.url, exc)
+            if switched is exc:
+                raise
+            raise switched from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             _disconnect(conn)
             raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
@@ -321,6 +339,11 @@ class RedisConnection:
             return conn.read_response()
         except _REFUSED as exc:
             raise _refused(self.url, exc) from exc
+        except redis.ResponseError as exc:  # an error reply: the connection is still in step
+            switched = _switched(self.url, exc)
+            if switched is exc:
+                raise
+            raise switched from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             _disconnect(conn)
             raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
