@@ -14,6 +14,7 @@ compat       install_as_blissdata(): the smoke tests, then ewoksdata, blissoda,
              (in an interop venv without the real blissdata, made by a fixture).
 reliability  the fault-injection tests (``-m reliability``).
 bench        ``tools/bench/run.py`` (arguments after ``--`` are passed on).
+bench_replicas ``tools/bench/replicas.py``: readers on replicas (issue #18).
 demo         ``tools/demo.py``, end to end.
 page         rebuilds H5Web's page of ``blissdata-h5 serve`` with npm (``npm ci``
              from the lock file, ``vite build`` into blissdata_h5/web/static).
@@ -197,6 +198,13 @@ def reliability(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     install(session)
     session.run("python", "tools/bench/run.py", *session.posargs)
+
+
+@nox.session(reuse_venv=True)
+def bench_replicas(session: nox.Session) -> None:
+    """Readers on replicas (issue #18): primary CPU/MB, rate, latency, exactly-once."""
+    install(session)
+    session.run("python", "tools/bench/replicas.py", *session.posargs)
 
 
 @nox.session(reuse_venv=True)

@@ -208,3 +208,31 @@ def test_cli_reads_from_the_read_url(chain, monkeypatch, capsys):
     assert main(["ls"]) == 0
     out = capsys.readouterr().out
     assert scan.key in out and "clirep" in out
+
+
+def test_replica_of_a_password_protected_primary(redis_server_factory):
+    """The URL's password becomes --masterauth; the replica serves the data."""
+    primary = redis_server_factory(["--requirepass", "pw1"], password="pw1")
+    url = f"redis://:pw1@127.0.0.1:{primary.port}"
+    DataStore(url, init_db=True).close()
+    replica = redis_server_factory(replica_of=url)
+    assert replica.replication_info()["master_link_status"] == "up"
+    DataStore(replica.url, read_only=True).close()
+
+
+def test_cli_server_passes_server_args_and_inits_with_the_password():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "blissdata_core.cli", "server", "--", "--requirepass", "pw2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline().strip()
+        assert line.startswith("redis://127.0.0.1:"), proc.stderr.read() if not line else line
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis.from_url(line).ping()
+        DataStore(line.replace("://", "://:pw2@"), read_only=True).close()  # initialised
+    finally:
+        proc.terminate()
+        assert proc.wait(HANG_GUARD) == 0

@@ -59,6 +59,13 @@ def register(subparsers: Any) -> None:
         help="start a read-only replica of the server at URL "
         "(redis://[user:password@]host:port; a replica's URL makes a chain)",
     )
+    parser.add_argument(
+        "server_args",
+        nargs=argparse.REMAINDER,
+        metavar="-- SERVER_ARGS",
+        help="after --, options given to redis-server as they are (e.g. -- --requirepass PW "
+        "--aclfile users.acl, TLS options)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -76,7 +83,19 @@ def run(args: argparse.Namespace) -> int:
 
     replica_of = getattr(args, "replica_of", None)
     try:
-        server = EmbeddedRedis(port=args.port or None, dir=args.dir, replica_of=replica_of)
+        extra = list(getattr(args, "server_args", None) or [])
+        if extra[:1] == ["--"]:
+            extra = extra[1:]
+        password = None  # the embedded object checks readiness as the default user
+        if "--requirepass" in extra[:-1]:
+            password = extra[extra.index("--requirepass") + 1]
+        server = EmbeddedRedis(
+            port=args.port or None,
+            dir=args.dir,
+            replica_of=replica_of,
+            extra_args=extra,
+            password=password,
+        )
         if replica_of:
             from blissdata_core.server import replica_args
 
@@ -92,9 +111,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         if not args.no_init and not replica_of:
+            from urllib.parse import quote
+
             from blissdata_core.store import DataStore
 
-            DataStore(server.url, init_db=True).close()
+            url = server.url
+            if password:
+                url = url.replace("://", f"://:{quote(password, safe='')}@", 1)
+            DataStore(url, init_db=True).close()
         print(server.url, flush=True)
         print(
             f"blissdata server: {server.command.origin}, pid {server.pid}, dir {server.dir}"
