@@ -236,3 +236,18 @@ def test_cli_server_passes_server_args_and_inits_with_the_password():
     finally:
         proc.terminate()
         assert proc.wait(HANG_GUARD) == 0
+
+
+def test_sentinel_urls():
+    from blissdata_core.connection import make_client
+
+    client = make_client("redis+sentinel://u:p%40ss@h1:26380,h2/bd?role=replica")
+    pool = client.connection_pool
+    assert pool.service_name == "bd" and not pool.is_master
+    manager = pool.sentinel_manager
+    assert [(s.connection_pool.connection_kwargs["host"], s.connection_pool.connection_kwargs["port"])
+            for s in manager.sentinels] == [("h1", 26380), ("h2", 26379)]  # fmt: skip
+    assert pool.connection_kwargs["password"] == "p@ss"
+    assert make_client("redis+sentinel://h1:1/bd").connection_pool.is_master
+    with pytest.raises(ValueError, match="Sentinel URL"):
+        make_client("redis+sentinel://h1:1/")

@@ -60,6 +60,53 @@ def redact_url(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
+SENTINEL_SCHEMES = ("redis+sentinel://", "rediss+sentinel://")
+
+
+def sentinel_client(url: str, **options: Any) -> redis.Redis:
+    """A client of the server Sentinel names for a service.
+
+    ``redis+sentinel://[user:password@]host:port[,host:port...]/SERVICE[?role=replica]``
+    (``rediss+sentinel`` for TLS): the sentinels to ask, the monitored
+    service, the primary unless ``role=replica``.  The password is the data
+    servers'; the sentinels are asked without one.  After a failover the
+    client's next connection goes to the server Sentinel names then.
+    """
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from redis.sentinel import Sentinel
+
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)
+    hosts = netloc[-1]
+    service = parts.path.strip("/")
+    if not hosts or not service:
+        raise ValueError(
+            f"Invalid Sentinel URL {redact_url(url)!r}: "
+            "redis+sentinel://[user:password@]host:port[,host:port]/SERVICE"
+        )
+    sentinels = []
+    for item in hosts.split(","):
+        host, _, port = item.rpartition(":")
+        sentinels.append((host or item, int(port) if host else 26379))
+    if len(netloc) == 2:
+        user, _, password = netloc[0].partition(":")
+        if user:
+            options.setdefault("username", unquote(user))
+        if password:
+            options.setdefault("password", unquote(password))
+    if parts.scheme.startswith("rediss"):
+        options.setdefault("ssl", True)
+    role = parse_qs(parts.query).get("role", ["master"])[0]
+    sentinel_options = {
+        k: options[k] for k in ("socket_timeout", "socket_connect_timeout") if k in options
+    }
+    manager = Sentinel(sentinels, sentinel_kwargs=sentinel_options, **options)
+    if role in ("replica", "slave"):
+        return manager.slave_for(service)
+    return manager.master_for(service)
+
+
 def make_client(url: str, **options: Any) -> redis.Redis:
     options.setdefault("socket_timeout", DEFAULT_SOCKET_TIMEOUT)
     options.setdefault("socket_connect_timeout", 5.0)
@@ -67,6 +114,8 @@ def make_client(url: str, **options: Any) -> redis.Redis:
     # RESP2 everywhere: the raw replies the data path parses have one shape
     # whatever the redis-py default (RESP3 from redis-py 8 on).
     options.setdefault("protocol", 2)
+    if url.startswith(SENTINEL_SCHEMES):
+        return sentinel_client(url, **options)
     try:
         return redis.Redis.from_url(url, **options)
     except ValueError as exc:
@@ -182,6 +231,8 @@ class RedisConnection:
         self.url = url
         #: Writes are refused here, before they reach the server.
         self.read_only = read_only
+        #: The server is the one Sentinel names (looked up at each connection).
+        self.sentinel = url.startswith(SENTINEL_SCHEMES)
         self.client = make_client(url, **options)
         self.pool = self.client.connection_pool
         self._get_connection = _pool_getter(self.pool)
@@ -208,6 +259,16 @@ class RedisConnection:
                     _disconnect(conn)
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 _disconnect(conn)
+            if conn._sock is None:
+                # through connect(): redis-py's own reconnection at send skips the
+                # Sentinel lookup of a SentinelManagedConnection
+                try:
+                    conn.connect()
+                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    self._idle.append(conn)
+                    raise ServerConnectionError(
+                        f"Cannot reach Redis at {redact_url(self.url)}: {exc}"
+                    ) from exc
             return conn
         try:
             return self._get_connection()
@@ -227,7 +288,10 @@ class RedisConnection:
             raise NoWritePermission(
                 f"the connection to {redact_url(self.url)} is read-only: it publishes nothing"
             )
-        return self.pool.make_connection()
+        conn = self.pool.make_connection()
+        if self.sentinel:
+            conn.connect()  # the Sentinel lookup happens in connect() only
+        return conn
 
     def call(self, *args: Any, zero_copy: bool = False) -> Any:
         """Run one command; the reply is raw RESP (large payloads as writable
