@@ -140,7 +140,7 @@ def test_primary_killed_mid_scan_replica_promoted(sentinel):
     got = box["got"]
     print(f"\nproducer: {type(producer_error).__name__ if producer_error else 'went on'}"
           f" ({producer_error}); reader errors {sorted(set(box['errors']))};"
-          f" reader got {len(got)} points")  # fmt: skip
+          f" reader got {len(got)} points, {sent - len(got)} acknowledged ones lost")  # fmt: skip
     assert box.get("ended")
     assert got == sorted(set(got))  # each once, in order
     assert all(g == float(i) for i, g in enumerate(got))  # a prefix of what was sent
