@@ -13,6 +13,9 @@ compat       install_as_blissdata(): the smoke tests, then ewoksdata, blissoda,
              blisswriter and the lima2/mosca plugins run unmodified on the project
              (in an interop venv without the real blissdata, made by a fixture).
 reliability  the fault-injection tests (``-m reliability``).
+gevent       every package's tests in a process that ran ``gevent.monkey.patch_all()``
+             first, as BLISS and Flint do (``BLISSDATA_TEST_GEVENT=1``, see conftest.py);
+             one process per package, without pytest-xdist.
 bench        ``tools/bench/run.py`` (arguments after ``--`` are passed on).
 bench_replicas ``tools/bench/replicas.py``: readers on replicas (issue #18).
 demo         ``tools/demo.py``, end to end.
@@ -122,7 +125,11 @@ def _test_dirs() -> list[Path]:
 
 
 def run_pytest_per_package(
-    session: nox.Session, extra: list[str], allow_empty: bool = False
+    session: nox.Session,
+    extra: list[str],
+    allow_empty: bool = False,
+    parallel: list[str] = PYTEST_PARALLEL,
+    env: dict[str, str] | None = None,
 ) -> None:
     """One pytest run per package, so equal test file names never clash."""
     dirs = _test_dirs()
@@ -134,11 +141,12 @@ def run_pytest_per_package(
             session.run(
                 "pytest",
                 str(tests.relative_to(ROOT)),
-                *PYTEST_PARALLEL,
+                *parallel,
                 *extra,
                 *session.posargs,
                 # A package may select nothing under a marker or a -k given after --.
                 success_codes=[0, 5] if allow_empty or session.posargs else [0],
+                env=env,
             )
         except CommandFailed:
             failed.append(tests.parent.name)  # run the other packages anyway
@@ -192,6 +200,22 @@ def reliability(session: nox.Session) -> None:
     """Fault injection: servers killed, paused and restarted under live clients."""
     install(session)
     run_pytest_per_package(session, ["-m", "reliability"], allow_empty=True)
+
+
+@nox.session(reuse_venv=True)
+def gevent(session: nox.Session) -> None:
+    """All tests of all packages under gevent's monkey-patching (gevent is in core's [test] extra).
+
+    One process per package: pytest-xdist's workers talk to their controller
+    through an OS thread, which the patch would turn into a greenlet.
+    """
+    install(session)
+    run_pytest_per_package(
+        session,
+        [],
+        parallel=["-p", "no:xdist", "--timeout", "900"],
+        env={"BLISSDATA_TEST_GEVENT": "1"},
+    )
 
 
 @nox.session(reuse_venv=True)

@@ -6,6 +6,7 @@ import base64
 import io
 import os
 import threading
+import time
 
 import h5py
 import numpy as np
@@ -179,6 +180,34 @@ def test_live_lengths_and_waiting(data_store, tmp_path):
         thread.join()
         assert x.wait() is True and not x.live
         assert x[-1] == 5 and x.shape == (6,)
+
+
+def test_iterating_a_live_dataset_follows_it_to_the_end(data_store, tmp_path):
+    """With wait_timeout, ``for point in dataset`` goes on until the stream ends."""
+    path = str(tmp_path / "follow.h5")
+    scan = make_scan(
+        data_store,
+        path,
+        h5maps=entry_map(1, {"x": {"type": "stream", "stream": "x"}}),
+        streams={"x": ("int64", ())},
+    )
+    send(scan, "x", np.arange(2))
+
+    def later():
+        for i in range(2, 6):
+            time.sleep(0.02)
+            send(scan, "x", np.array([i]))
+        scan.stop()
+        scan.close()
+
+    thread = threading.Thread(target=later)
+    with open_redis(path, data_store, wait_timeout=30) as f:
+        x = f["1.1/x"]
+        thread.start()
+        assert list(x) == [0, 1, 2, 3, 4, 5]
+    thread.join()
+    with open_redis(path, data_store) as f:  # without wait_timeout: what is there now
+        assert list(f["1.1/x"]) == [0, 1, 2, 3, 4, 5]
 
 
 def test_empty_stream_dataset_vanishes_at_close_like_in_the_file(data_store, tmp_path):
