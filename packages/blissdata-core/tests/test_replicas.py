@@ -251,3 +251,19 @@ def test_sentinel_urls():
     assert make_client("redis+sentinel://h1:1/bd").connection_pool.is_master
     with pytest.raises(ValueError, match="Sentinel URL"):
         make_client("redis+sentinel://h1:1/")
+
+
+def test_acl_reader_on_a_replica(chain):
+    """ACL users are not replicated: the reader user is made on the replica itself."""
+    from blissdata_core.acl import create_readonly_user
+
+    primary, replica, _ = chain
+    with DataStore(primary.url) as producer:
+        scan = producer.create_scan({"name": "acl", "number": 1, "data_policy": "no_policy"})
+    wait_offset(primary, replica)
+    create_readonly_user(replica.url, "reader", "rpw")
+    url = f"redis://reader:rpw@127.0.0.1:{replica.port}"
+    with DataStore(url, read_only=True) as store:
+        assert store.load_scan(scan.key).state == ScanState.CREATED
+    with redis.Redis.from_url(primary.url, decode_responses=True) as client:
+        assert "reader" not in client.acl_users()
