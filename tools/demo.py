@@ -1,6 +1,6 @@
 """End-to-end demo: server, writer service, a simulated scan followed live, the NeXus file.
 
-    python tools/demo.py [--scan ascan] [--npoints 20] [--count-time 0.05] [--dir DIR] [--keep-serving]
+    python -m tools.demo [--scan ascan] [--npoints 20] [--count-time 0.05] [--dir DIR] [--keep-serving]
 
 Uses ``$BLISSDATA_REDIS_URL`` when set (initialised if empty), else starts the
 embedded Redis Stack server. The writer runs as a subprocess

@@ -13,8 +13,8 @@ replica).  For each case it prints:
 
 Run (about 2-3 minutes on 2 cores, servers embedded)::
 
-    python tools/bench/replicas.py                 # all cases
-    python tools/bench/replicas.py --readers 0 50 --topology primary replica --seconds 5
+    python -m tools.bench.replicas                 # all cases
+    python -m tools.bench.replicas --readers 0 50 --topology primary replica --seconds 5
 
 The target of issue #18: with readers on replicas, primary CPU/MB at 50
 readers within 10 % of the no-reader case.  Readers run in a few processes
