@@ -5,11 +5,43 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import redis
-from test_analysis import NPOINTS, analysis, publish
+from helpers import entry_map, make_scan, send
 
 import blissdata_h5
 from blissdata_core import DataStore
+
+NPOINTS = 20
+
+
+def analysis(f):
+    m = f["1.1"]["measurement"]
+    return float(m["diode"][:].sum()), m["mca"][()].mean(axis=0), f["1.1/title"][()].decode()
+
+
+def publish(data_store, path):
+    tree = {
+        "title": "loopscan 20 0.1",
+        "measurement": {
+            "type": "group",
+            "children": {
+                "diode": {"type": "stream", "stream": "diode"},
+                "mca": {"type": "stream", "stream": "mca"},
+            },
+        },
+    }
+    scan = make_scan(
+        data_store,
+        path,
+        h5maps=entry_map(1, tree),
+        streams={"diode": ("float64", ()), "mca": ("float64", (8,))},
+    )
+    rng = np.random.default_rng(1)
+    for _ in range(NPOINTS):
+        send(scan, "diode", rng.random())
+        send(scan, "mca", rng.random(8))
+    return scan
 
 
 def _caught_up(primary, replica, guard=120.0):
