@@ -19,6 +19,7 @@ gevent       every package's tests in a process that ran ``gevent.monkey.patch_a
              first, as BLISS and Flint do (``BLISSDATA_TEST_GEVENT=1``, see conftest.py);
              one process per package, without pytest-xdist.
 bench        ``python -m tools.bench.run`` (arguments after ``--`` are passed on).
+bench_replicas ``python -m tools.bench.replicas``: readers on replicas (issue #18).
 demo         ``python -m tools.demo``, end to end.
 page         rebuilds H5Web's page of ``blissdata-h5 serve`` with npm (``npm ci``
              from the lock file, ``vite build`` into blissdata_h5/web/static).
@@ -235,6 +236,13 @@ def gevent(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     install(session)
     session.run("python", "-m", "tools.bench.run", *session.posargs)
+
+
+@nox.session(reuse_venv=True)
+def bench_replicas(session: nox.Session) -> None:
+    """Readers on replicas (issue #18): primary CPU/MB, rate, latency, exactly-once."""
+    install(session)
+    session.run("python", "-m", "tools.bench.replicas", *session.posargs)
 
 
 @nox.session(reuse_venv=True)

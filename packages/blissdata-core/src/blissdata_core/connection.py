@@ -60,6 +60,53 @@ def redact_url(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
+SENTINEL_SCHEMES = ("redis+sentinel://", "rediss+sentinel://")
+
+
+def sentinel_client(url: str, **options: Any) -> redis.Redis:
+    """A client of the server Sentinel names for a service.
+
+    ``redis+sentinel://[user:password@]host:port[,host:port...]/SERVICE[?role=replica]``
+    (``rediss+sentinel`` for TLS): the sentinels to ask, the monitored
+    service, the primary unless ``role=replica``.  The password is the data
+    servers'; the sentinels are asked without one.  After a failover the
+    client's next connection goes to the server Sentinel names then.
+    """
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from redis.sentinel import Sentinel
+
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)
+    hosts = netloc[-1]
+    service = parts.path.strip("/")
+    if not hosts or not service:
+        raise ValueError(
+            f"Invalid Sentinel URL {redact_url(url)!r}: "
+            "redis+sentinel://[user:password@]host:port[,host:port]/SERVICE"
+        )
+    sentinels = []
+    for item in hosts.split(","):
+        host, _, port = item.rpartition(":")
+        sentinels.append((host or item, int(port) if host else 26379))
+    if len(netloc) == 2:
+        user, _, password = netloc[0].partition(":")
+        if user:
+            options.setdefault("username", unquote(user))
+        if password:
+            options.setdefault("password", unquote(password))
+    if parts.scheme.startswith("rediss"):
+        options.setdefault("ssl", True)
+    role = parse_qs(parts.query).get("role", ["master"])[0]
+    sentinel_options = {
+        k: options[k] for k in ("socket_timeout", "socket_connect_timeout") if k in options
+    }
+    manager = Sentinel(sentinels, sentinel_kwargs=sentinel_options, **options)
+    if role in ("replica", "slave"):
+        return manager.slave_for(service)
+    return manager.master_for(service)
+
+
 def make_client(url: str, **options: Any) -> redis.Redis:
     options.setdefault("socket_timeout", DEFAULT_SOCKET_TIMEOUT)
     options.setdefault("socket_connect_timeout", 5.0)
@@ -67,6 +114,8 @@ def make_client(url: str, **options: Any) -> redis.Redis:
     # RESP2 everywhere: the raw replies the data path parses have one shape
     # whatever the redis-py default (RESP3 from redis-py 8 on).
     options.setdefault("protocol", 2)
+    if url.startswith(SENTINEL_SCHEMES):
+        return sentinel_client(url, **options)
     try:
         return redis.Redis.from_url(url, **options)
     except ValueError as exc:
@@ -114,14 +163,76 @@ def _refused(url: str, exc: Exception) -> BlissdataError:
     return error
 
 
-_REFUSED = (redis.exceptions.NoPermissionError, redis.exceptions.OutOfMemoryError)
+def _switched(url: str, exc: Exception) -> Exception:
+    """A reply telling that the server changed role (UNBLOCKED: a replica promoted
+    or re-pointed, e.g. by Sentinel; MASTERDOWN: a replica without its primary)
+    as a :class:`ServerConnectionError`: the command was not done, read again."""
+    text = str(exc)
+    if text.startswith(("UNBLOCKED", "MASTERDOWN")) or isinstance(
+        exc, redis.exceptions.MasterDownError
+    ):
+        return ServerConnectionError(
+            f"Redis at {redact_url(url)} changed role or lost its primary ({text}): "
+            "nothing was read, read again"
+        )
+    return exc
+
+
+_REFUSED = (
+    redis.exceptions.NoPermissionError,
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,  # a write sent to a replica
+)
+
+#: What a read-only connection may send: every other command is refused on the
+#: client side, before it reaches the server (an allow-list, so that a command
+#: nobody thought of is refused rather than written to a replica).
+READ_COMMANDS = frozenset(
+    """GET MGET STRLEN GETRANGE EXISTS TYPE TTL PTTL SCAN KEYS DBSIZE
+    JSON.GET JSON.MGET JSON.TYPE JSON.OBJKEYS JSON.OBJLEN JSON.STRLEN JSON.ARRLEN
+    XREAD XRANGE XREVRANGE XLEN XINFO
+    FT.SEARCH FT.AGGREGATE FT.INFO FT._LIST FT.PROFILE FT.EXPLAIN
+    FCALL_RO EVAL_RO EVALSHA_RO
+    INFO PING ECHO TIME ROLE MEMORY MULTI EXEC DISCARD WATCH UNWATCH READONLY
+    HELLO AUTH SELECT CLIENT""".split()
+)
+#: Commands that only read with these subcommands.
+READ_SUBCOMMANDS = {
+    "CONFIG": {"GET"},
+    "FT.CONFIG": {"GET", "HELP"},
+    "FUNCTION": {"LIST", "DUMP", "STATS"},
+    "MODULE": {"LIST"},
+}
+
+
+def _name(arg: Any) -> str:
+    return (arg.decode() if isinstance(arg, (bytes, bytearray)) else str(arg)).upper()
+
+
+def check_read_only(url: str, commands: Any) -> None:
+    """Raise :class:`NoWritePermission` unless every command only reads."""
+    for command in commands:
+        name = _name(command[0]) if command else ""
+        if name in READ_COMMANDS:
+            continue
+        allowed = READ_SUBCOMMANDS.get(name)
+        if allowed is not None and len(command) > 1 and _name(command[1]) in allowed:
+            continue
+        raise NoWritePermission(
+            f"{name or 'an empty command'} refused: the connection to {redact_url(url)} "
+            "is read-only (a consumer's store, e.g. on a replica)"
+        )
 
 
 class RedisConnection:
     """A redis-py client plus raw-reply helpers used by the data path."""
 
-    def __init__(self, url: str, **options: Any):
+    def __init__(self, url: str, *, read_only: bool = False, **options: Any):
         self.url = url
+        #: Writes are refused here, before they reach the server.
+        self.read_only = read_only
+        #: The server is the one Sentinel names (looked up at each connection).
+        self.sentinel = url.startswith(SENTINEL_SCHEMES)
         self.client = make_client(url, **options)
         self.pool = self.client.connection_pool
         self._get_connection = _pool_getter(self.pool)
@@ -148,6 +259,16 @@ class RedisConnection:
                     _disconnect(conn)
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 _disconnect(conn)
+            if conn._sock is None:
+                # through connect(): redis-py's own reconnection at send skips the
+                # Sentinel lookup of a SentinelManagedConnection
+                try:
+                    conn.connect()
+                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    self._idle.append(conn)
+                    raise ServerConnectionError(
+                        f"Cannot reach Redis at {redact_url(self.url)}: {exc}"
+                    ) from exc
             return conn
         try:
             return self._get_connection()
@@ -163,11 +284,20 @@ class RedisConnection:
         """A new redis-py connection of the pool, for one caller to keep (the
         publisher's sender thread), which disconnects it; it connects at its
         first command."""
-        return self.pool.make_connection()
+        if self.read_only:
+            raise NoWritePermission(
+                f"the connection to {redact_url(self.url)} is read-only: it publishes nothing"
+            )
+        conn = self.pool.make_connection()
+        if self.sentinel:
+            conn.connect()  # the Sentinel lookup happens in connect() only
+        return conn
 
     def call(self, *args: Any, zero_copy: bool = False) -> Any:
         """Run one command; the reply is raw RESP (large payloads as writable
         memoryviews with ``zero_copy``)."""
+        if self.read_only:
+            check_read_only(self.url, (args,))
         conn = self._get()
         try:
             conn.send_command(*args)
@@ -176,8 +306,11 @@ class RedisConnection:
             return conn.read_response()
         except _REFUSED as exc:
             raise _refused(self.url, exc) from exc
-        except redis.ResponseError:
-            raise  # an error reply: the connection is still in step
+        except redis.ResponseError as exc:  # an error reply: the connection is still in step
+            switched = _switched(self.url, exc)
+            if switched is exc:
+                raise
+            raise switched from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             _disconnect(conn)
             raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
@@ -197,6 +330,8 @@ class RedisConnection:
         """
         if not commands:
             return []
+        if self.read_only:
+            check_read_only(self.url, commands)
         conn = self._get()
         try:
             seq = list(commands)
@@ -246,6 +381,8 @@ class RedisConnection:
         the timeout plus a grace period, the connection is dropped and
         :class:`ServerConnectionError` raised.
         """
+        if self.read_only:
+            check_read_only(self.url, (args,))
         conn = self._get()
         try:
             conn.send_command(*args)
@@ -266,6 +403,11 @@ class RedisConnection:
             return conn.read_response()
         except _REFUSED as exc:
             raise _refused(self.url, exc) from exc
+        except redis.ResponseError as exc:  # an error reply: the connection is still in step
+            switched = _switched(self.url, exc)
+            if switched is exc:
+                raise
+            raise switched from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             _disconnect(conn)
             raise ServerConnectionError(f"Redis at {redact_url(self.url)} failed: {exc}") from exc
@@ -279,6 +421,8 @@ class RedisConnection:
     def transaction(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         """MULTI/EXEC through redis-py (replies parsed, an error reply raised), for
         control-plane writes."""
+        if self.read_only:
+            check_read_only(self.url, commands)
         try:
             pipe = self.client.pipeline(transaction=True)
             for command in commands:

@@ -20,6 +20,7 @@ from .errors import (
     DatabaseNotEmptyError,
     DatabaseNotInitialisedError,
     MissingServerModuleError,
+    NoWritePermission,
     ProtocolVersionError,
 )
 from .protocol import PROTOCOL_VERSION
@@ -87,9 +88,13 @@ class Runtime:
     """
 
     def __init__(self, url: str, *, max_queued_bytes: int = 256 * 2**20,
-                 send_timeout: float = 60.0, **redis_options: Any):  # fmt: skip
+                 send_timeout: float = 60.0, read_only: bool = False,
+                 **redis_options: Any):  # fmt: skip
         self.url = url
-        self.conn = RedisConnection(url, **redis_options)
+        #: A consumer's runtime (e.g. on a replica): every write is refused
+        #: with NoWritePermission before it reaches the server.
+        self.read_only = read_only
+        self.conn = RedisConnection(url, read_only=read_only, **redis_options)
         self.publisher = Publisher(
             self._publisher_connection,
             max_queued_bytes=max_queued_bytes,
@@ -100,6 +105,13 @@ class Runtime:
         """Raise unless the database speaks protocol 1: done before writes, so that
         nothing is written into a database restarted empty."""
         check_protocol(self.conn)
+
+    def check_writable(self, what: str = "writing") -> None:
+        """Raise :class:`NoWritePermission` when this runtime is read-only."""
+        if self.read_only:
+            raise NoWritePermission(
+                f"{what} refused: the data store at {redact_url(self.url)} is read-only"
+            )
 
     def initialise_database(self) -> None:
         initialise_database(self.conn)

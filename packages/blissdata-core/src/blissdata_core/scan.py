@@ -277,6 +277,7 @@ class Scan:
     def create(cls, runtime: Runtime, identity: dict[str, Any], info: dict[str, Any] | None = None,
                *, data_store: DataStore | None = None) -> Scan:  # fmt: skip
         """A new scan in state CREATED, writable by this process."""
+        runtime.check_writable("creating a scan")
         ident = _validate_identity(identity)
         info_doc, _ = normalise_info({} if info is None else info)
         runtime.check_protocol()  # never write into a database restarted empty
@@ -296,6 +297,8 @@ class Scan:
     def load(cls, runtime: Runtime, key: str, writable: bool = False,
              *, data_store: DataStore | None = None) -> Scan:  # fmt: skip
         """An existing scan: read-only, or ``writable`` (to close or delete it from elsewhere)."""
+        if writable:
+            runtime.check_writable(f"loading {key} for writing")
         if not isinstance(key, str) or not key.startswith(SCAN_KEY_PREFIX):
             raise ScanNotFoundError(f"Scan keys start with {SCAN_KEY_PREFIX!r}: {key!r}")
         ttl, raw_pk = runtime.conn.call_many([cmd.ttl(key), cmd.get_state_stream_pk(key)])

@@ -46,6 +46,7 @@ __all__ = [
     "ServerStartError",
     "cache_dir",
     "locate_server",
+    "replica_args",
 ]
 
 MIN_VERSION = (7, 2)
@@ -456,6 +457,28 @@ def _probe(command: ServerCommand) -> str | None:
 # --- running it -------------------------------------------------------------------
 
 
+def replica_args(url: str) -> list[str]:
+    """Server options making it a read-only replica of the server at ``url``
+    (``redis://[user:password@]host:port``; ``rediss://`` adds ``--tls-replication``)."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError(f"--replica-of needs a redis:// or rediss:// URL, not {redact_url(url)!r}")
+    args = ["--replicaof", parts.hostname, str(parts.port or 6379), "--replica-read-only", "yes"]
+    if parts.password:
+        args += ["--masterauth", unquote(parts.password)]
+        if parts.username:
+            args += ["--masteruser", unquote(parts.username)]
+    if parts.scheme == "rediss":
+        args += ["--tls-replication", "yes"]
+    return args
+
+
+def redact_url(url: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
 def free_port() -> int:
     """A port the kernel just had free on 127.0.0.1 (may race; callers retry)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -499,6 +522,8 @@ class EmbeddedRedis:
         password: str | None = None,
         command: ServerCommand | None = None,
         die_with_parent: bool = True,
+        replica_of: str | None = None,
+        sync_timeout: float = START_TIMEOUT,
     ) -> None:
         self._requested_port = port or None
         self.port: int | None = self._requested_port
@@ -509,6 +534,9 @@ class EmbeddedRedis:
         self.password = password
         self._command = command
         self._die_with_parent = die_with_parent
+        #: URL of the server this one replicates (``None``: a primary).
+        self.replica_of = replica_of
+        self.sync_timeout = sync_timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: Path | None = None
         self._socket_path: Path | None = None
@@ -572,7 +600,12 @@ class EmbeddedRedis:
 
     def _spawn(self, command: ServerCommand, port: int) -> None:
         assert self.dir is not None and self._log is not None
-        argv = command.argv(port, str(self.dir), self.extra_args, str(self._choose_socket()))
+        extra = (
+            [*replica_args(self.replica_of), *self.extra_args]
+            if self.replica_of
+            else self.extra_args
+        )
+        argv = command.argv(port, str(self.dir), extra, str(self._choose_socket()))
         log_start = self._log.stat().st_size if self._log.exists() else 0
         with open(self._log, "ab") as log:
             self._proc = subprocess.Popen(
@@ -642,6 +675,8 @@ class EmbeddedRedis:
                         time.sleep(0.05)
                         continue
                     self._check_server(client)
+                    if self.replica_of:
+                        self._wait_synced(client)
                     return
             except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError) as exc:
                 last_error = exc
@@ -651,6 +686,25 @@ class EmbeddedRedis:
                 last_error = exc
             time.sleep(0.05)
         raise ServerStartError(f"redis server not ready after {START_TIMEOUT}s ({last_error})")
+
+    def _wait_synced(self, client) -> None:  # type: ignore[no-untyped-def]
+        """Wait until the replica's link to its primary is up (first sync done)."""
+        deadline = time.monotonic() + self.sync_timeout
+        info: dict = {}
+        while time.monotonic() < deadline:
+            info = client.info("replication")
+            if info.get("master_link_status") == "up" and not info.get("master_sync_in_progress"):
+                return
+            time.sleep(0.05)
+        raise ServerStartError(
+            f"replica did not sync with {redact_url(self.replica_of or '')} within "
+            f"{self.sync_timeout}s (master_link_status={info.get('master_link_status')})"
+        )
+
+    def replication_info(self) -> dict:
+        """``INFO replication`` of this server (role, link status, offsets)."""
+        with self._client(self.port or 0) as client:
+            return dict(client.info("replication"))
 
     @staticmethod
     def _check_server(client) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from . import protocol_commands as cmd
 from .connection import redact_url
 from .errors import (
     NoScanAvailable,
+    NoWritePermission,
     ScanNotFoundError,
     ScanNotTerminatedError,
     ServerConnectionError,
@@ -42,13 +43,26 @@ class DataStore:
     ``max_queued_bytes`` bounds what producers may queue before ``send()``
     blocks; ``send_timeout`` is how long it blocks before raising
     :class:`~blissdata_core.errors.PublishQueueFull`.
+
+    ``read_only=True`` makes a consumer's store, e.g. on a Redis replica
+    (``blissdata server --replica-of``): scans are loaded and followed as
+    usual, and every write (creating, closing or deleting a scan, publishing,
+    ``init_db``) raises :class:`~blissdata_core.errors.NoWritePermission` before
+    it reaches the server.
     """
 
     def __init__(self, url: str, init_db: bool = False, *, max_queued_bytes: int = 256 * 2**20,
-                 send_timeout: float = 60.0, **redis_options: Any):  # fmt: skip
+                 send_timeout: float = 60.0, read_only: bool = False,
+                 **redis_options: Any):  # fmt: skip
+        if read_only and init_db:
+            raise NoWritePermission("a read-only DataStore cannot initialise the database")
         self._url = url
         self._runtime = Runtime(
-            url, max_queued_bytes=max_queued_bytes, send_timeout=send_timeout, **redis_options
+            url,
+            max_queued_bytes=max_queued_bytes,
+            send_timeout=send_timeout,
+            read_only=read_only,
+            **redis_options,
         )
         self._conn = self._runtime.conn
         try:
@@ -63,6 +77,11 @@ class DataStore:
     @property
     def url(self) -> str:
         return self._url
+
+    @property
+    def read_only(self) -> bool:
+        """True for a consumer's store: writes raise NoWritePermission."""
+        return self._runtime.read_only
 
     @property
     def runtime(self) -> Runtime:
@@ -215,6 +234,7 @@ class DataStore:
         A running scan is refused unless ``force``, which closes it first (with
         ``info["end_reason"] = "DELETION"``) so blocked readers wake up.
         """
+        self._runtime.check_writable(f"deleting {scan_key}")
         try:
             scan = self.load_scan_for_writing(scan_key)
         except ScanNotFoundError:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 SOURCES = ("auto", "redis", "file")
 _MAX_LINK_DEPTH = 40
 REDIS_URL_ENV = "BLISSDATA_REDIS_URL"
+#: Preferred to REDIS_URL_ENV when set: a replica near the reader (issue #18).
+READ_URL_ENV = "BLISSDATA_READ_URL"
 
 
 def normalise_filename(filepath: str | os.PathLike) -> str:
@@ -39,8 +41,10 @@ class File(Group):
     ``source="redis"``: the scans in Redis whose ``h5maps`` name this file
     (live; new scans appear).  ``source="file"``: the HDF5 file through h5py.
     ``source="auto"``: Redis for what it holds, the file for entries and points
-    only found there.  ``data_store`` is a ``DataStore`` or a URL (default: the
-    ``BLISSDATA_REDIS_URL`` environment variable).  ``retry_timeout`` keeps
+    only found there.  ``data_store`` is a ``DataStore`` or a URL (default:
+    ``BLISSDATA_READ_URL``, else ``BLISSDATA_REDIS_URL``); a URL is opened
+    read-only, so it may be a replica's (``blissdata server --replica-of``).
+    ``retry_timeout`` keeps
     retrying to open/read a file that is being written, every ``retry_period``
     seconds.  ``wait_timeout`` makes reads of points not published yet wait
     for them (``None``: IndexError).
@@ -260,7 +264,7 @@ def _make_source(
 
 def _data_store(data_store: DataStore | str | None, required: bool) -> DataStore | None:
     if data_store is None:
-        data_store = os.environ.get(REDIS_URL_ENV)
+        data_store = os.environ.get(READ_URL_ENV) or os.environ.get(REDIS_URL_ENV)
         if data_store is None:
             if required:
                 raise ValueError(
@@ -270,5 +274,5 @@ def _data_store(data_store: DataStore | str | None, required: bool) -> DataStore
     if isinstance(data_store, str):
         from blissdata_core import DataStore
 
-        return DataStore(data_store)
+        return DataStore(data_store, read_only=True)  # it only reads: a replica serves
     return data_store

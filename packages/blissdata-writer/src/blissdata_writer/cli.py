@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from blissdata_core import DataStore
@@ -15,6 +16,8 @@ from .scan_writer import ScanWriter
 from .service import WritingService
 from .status import StatusBoard
 
+#: Where the writer reads scans when set (a replica); statuses go to the primary.
+ENV_READ_URL = "BLISSDATA_READ_URL"
 #: ``write``'s exit status: 0 every mapped dataset written, 2 written but some
 #: left out (``incomplete``: the status names them), 1 anything else.
 WRITE_EXIT_CODES = {"complete": 0, "incomplete": 2}
@@ -33,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("redis_url")
     run.add_argument("--root", action="append", default=None, help="allowed directory (repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress display")
+    _add_read_url(run)
 
     write = sub.add_parser(
         "write",
@@ -48,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remove this scan's entries from existing files first (a re-write)",
     )
+    _add_read_url(write)
 
     sim = sub.add_parser("simulate", help="publish a BLISS-like scan and print its key")
     sim.add_argument("redis_url")
@@ -68,6 +73,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_read_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--read-url",
+        default=os.environ.get(ENV_READ_URL) or None,
+        help="read the scans from this URL, e.g. a replica near the writer (read-only); "
+        f"statuses still go to REDIS_URL, the primary (default: ${ENV_READ_URL})",
+    )
+
+
+def _reading_store(args: argparse.Namespace) -> DataStore:
+    if args.read_url:
+        return DataStore(args.read_url, read_only=True)
+    return DataStore(args.redis_url)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -79,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    service = WritingService(args.redis_url, roots=args.root)
+    service = WritingService(args.redis_url, roots=args.root, read_url=args.read_url)
     service.install_signal_handlers()
     progress = None if args.no_progress else Progress(service.board).start()
     try:
@@ -92,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _write(args: argparse.Namespace) -> int:
     writer = ScanWriter(
-        DataStore(args.redis_url),
+        _reading_store(args),
         args.scan_key,
         StatusBoard(args.redis_url),
         args.root,

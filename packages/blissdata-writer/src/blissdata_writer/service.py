@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 from blissdata_core import DataStore
+from blissdata_core.connection import redact_url
 from blissdata_core.errors import NoScanAvailable
 
 from .files import FilePool
@@ -25,9 +26,17 @@ _logger = logging.getLogger(__name__)
 
 class WritingService:
     def __init__(
-        self, redis_url: str, roots: list[str] | None = None, board: StatusBoard | None = None
+        self,
+        redis_url: str,
+        roots: list[str] | None = None,
+        board: StatusBoard | None = None,
+        *,
+        read_url: str | None = None,
     ):
+        """``redis_url`` is the primary, where the statuses are written; scans are
+        read from ``read_url`` when given (a replica, read-only), else from it."""
         self.redis_url = redis_url
+        self.read_url = read_url
         self.roots = roots
         self.board = board or StatusBoard(redis_url)
         self.stop_event = threading.Event()
@@ -76,12 +85,17 @@ class WritingService:
         delay = 0.2
         while True:
             try:
-                self._ds = DataStore(self.redis_url)
+                if self.read_url:
+                    self._ds = DataStore(self.read_url, read_only=True)
+                else:
+                    self._ds = DataStore(self.redis_url)
                 since = self.board.load_cursor() or self._ds.get_last_scan_timetag()
                 for key in self.board.unfinished():
                     self.submit(key)
                 _logger.info(
-                    "listening to %s (roots: %s)", self.redis_url, ", ".join(self.roots or ["any"])
+                    "listening to %s (roots: %s)",
+                    redact_url(self.read_url or self.redis_url),
+                    ", ".join(self.roots or ["any"]),
                 )
                 self.ready.set()
                 return since

@@ -17,6 +17,10 @@ from ..errors import BlissdataError, CommandError
 from ..protocol import DELETION_GRACE_SECONDS
 
 ENV_URL = "BLISSDATA_REDIS_URL"
+#: Where the reading subcommands read, when set and no URL is given: a replica
+#: near the consumer (``blissdata server --replica-of``), the producer's
+#: primary staying in BLISSDATA_REDIS_URL.
+ENV_READ_URL = "BLISSDATA_READ_URL"
 
 #: Width of a summary before it is cut with "...".
 SUMMARY_WIDTH = 100
@@ -26,12 +30,14 @@ def add_url_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url",
         default=None,
-        help=f"Redis URL of the data store (default: ${ENV_URL})",
+        help=f"Redis URL of the data store, e.g. a replica (default: ${ENV_READ_URL}, "
+        f"else ${ENV_URL})",
     )
 
 
-def resolve_url(url: str | None) -> str:
-    url = url or os.environ.get(ENV_URL)
+def resolve_url(url: str | None, read: bool = False) -> str:
+    """The URL given, else (``read``: $BLISSDATA_READ_URL, else) $BLISSDATA_REDIS_URL."""
+    url = url or (read and os.environ.get(ENV_READ_URL)) or os.environ.get(ENV_URL)
     if not url:
         raise CommandError(f"no Redis URL: give one, or set {ENV_URL}")
     return url
@@ -39,9 +45,10 @@ def resolve_url(url: str | None) -> str:
 
 @contextlib.contextmanager
 def open_store(url: str | None) -> Iterator[Any]:
+    """A read-only store (the reading subcommands write nothing, so a replica serves)."""
     from ..store import DataStore
 
-    store = DataStore(resolve_url(url))
+    store = DataStore(resolve_url(url, read=True), read_only=True)
     try:
         yield store
     finally:

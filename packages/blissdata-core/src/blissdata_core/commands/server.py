@@ -16,6 +16,11 @@ its URL, redis://127.0.0.1:PORT, on a line of its own once it accepts
 connections.  It runs until SIGINT (Ctrl-C) or SIGTERM, then shuts down
 without saving and exits 0.
 
+With --replica-of URL it starts a read-only replica of the server at URL
+(which may itself be a replica: replicas chain), loads the same modules, waits
+for the first synchronisation, and does not initialise anything: consumers
+read from it while the producer writes to the primary (see DEPLOYMENT.md).
+
 Point the tools and the test suite at it with:
     export BLISSDATA_REDIS_URL=redis://127.0.0.1:PORT
 
@@ -47,10 +52,25 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="leave the new database empty (default: initialise it, as `blissdata init` does)",
     )
+    parser.add_argument(
+        "--replica-of",
+        metavar="URL",
+        default=None,
+        help="start a read-only replica of the server at URL "
+        "(redis://[user:password@]host:port; a replica's URL makes a chain)",
+    )
+    parser.add_argument(
+        "server_args",
+        nargs=argparse.REMAINDER,
+        metavar="-- SERVER_ARGS",
+        help="after --, options given to redis-server as they are (e.g. -- --requirepass PW "
+        "--aclfile users.acl, TLS options)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from blissdata_core.connection import redact_url
     from blissdata_core.server import EmbeddedRedis, ServerNotFoundError, ServerStartError
 
     stop = threading.Event()
@@ -61,7 +81,28 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    server = EmbeddedRedis(port=args.port or None, dir=args.dir)
+    replica_of = getattr(args, "replica_of", None)
+    try:
+        extra = list(getattr(args, "server_args", None) or [])
+        if extra[:1] == ["--"]:
+            extra = extra[1:]
+        password = None  # the embedded object checks readiness as the default user
+        if "--requirepass" in extra[:-1]:
+            password = extra[extra.index("--requirepass") + 1]
+        server = EmbeddedRedis(
+            port=args.port or None,
+            dir=args.dir,
+            replica_of=replica_of,
+            extra_args=extra,
+            password=password,
+        )
+        if replica_of:
+            from blissdata_core.server import replica_args
+
+            replica_args(replica_of)  # a bad URL is told before anything starts
+    except ValueError as exc:
+        print(f"blissdata server: {exc}", file=sys.stderr)
+        return 2
     try:
         server.start()
     except (ServerNotFoundError, ServerStartError) as exc:
@@ -69,13 +110,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"blissdata server: {exc}", file=sys.stderr)
         return 2
     try:
-        if not args.no_init:
+        if not args.no_init and not replica_of:
+            from urllib.parse import quote
+
             from blissdata_core.store import DataStore
 
-            DataStore(server.url, init_db=True).close()
+            url = server.url
+            if password:
+                url = url.replace("://", f"://:{quote(password, safe='')}@", 1)
+            DataStore(url, init_db=True).close()
         print(server.url, flush=True)
         print(
             f"blissdata server: {server.command.origin}, pid {server.pid}, dir {server.dir}"
+            + (f", replica of {redact_url(replica_of)}" if replica_of else "")
             + (f", {server.unix_url}" if server.unix_url else ""),
             file=sys.stderr,
             flush=True,

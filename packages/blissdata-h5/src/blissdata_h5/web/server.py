@@ -54,7 +54,7 @@ def serve(
     """Serve until SIGINT/SIGTERM; port 0 picks a free one (the printed URL tells)."""
     data_store = None
     if redis_url:
-        data_store = DataStore(redis_url)
+        data_store = DataStore(redis_url, read_only=True)
     app = make_app(roots, data_store, source, allow_origin)
     asyncio.run(_serve(app, host, port))
     print("blissdata-h5 serve: stopped", file=sys.stderr, flush=True)

@@ -1,0 +1,146 @@
+"""A primary killed mid-scan, Sentinel promoting its replica (issue #18).
+
+Specified (spec §13.1): the producer fails with a blissdata error or goes on;
+readers following through a ``redis+sentinel://`` URL retry after
+ServerConnectionError and end with the points the promoted server holds: a
+prefix of what was sent, each point once, in order. Async replication may
+lose the last points acknowledged by the dead primary: their number is printed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+
+from blissdata_core import DataStore, EndOfStream, Stream
+from blissdata_core.errors import BlissdataError, ServerConnectionError
+from blissdata_core.server import free_port
+
+pytestmark = pytest.mark.reliability
+
+HANG_GUARD = 240
+
+
+@pytest.fixture
+def sentinel(private_server, tmp_path):
+    primary = private_server()
+    DataStore(primary.url, init_db=True).close()
+    replica = private_server(replica_of=primary.url)
+    port = free_port()
+    conf = tmp_path / "sentinel.conf"
+    conf.write_text(
+        f"port {port}\nbind 127.0.0.1\ndir {tmp_path}\n"
+        f"sentinel monitor bd 127.0.0.1 {primary.port} 1\n"
+        "sentinel down-after-milliseconds bd 1000\n"
+        "sentinel failover-timeout bd 10000\n"
+    )
+    command = primary.command
+    proc = subprocess.Popen(
+        [command.executable, str(conf), "--sentinel"],
+        env=command.process_env(),
+        stdout=open(tmp_path / "sentinel.log", "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        client = redis.Redis(port=port, decode_responses=True)
+        deadline = time.monotonic() + HANG_GUARD
+        while True:
+            try:
+                if client.sentinel_master("bd").get("num-slaves", 0) >= 1:
+                    break
+            except redis.RedisError:
+                pass
+            assert time.monotonic() < deadline, "sentinel never saw the replica"
+            time.sleep(0.2)
+        yield primary, replica, f"redis+sentinel://127.0.0.1:{port}/bd"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def follow(url: str, key: str, box: dict) -> None:
+    got: list[float] = []
+    box["got"], box["errors"] = got, []
+    store = cursor = None
+    deadline = time.monotonic() + HANG_GUARD
+    while time.monotonic() < deadline:
+        try:
+            if store is None:
+                store = DataStore(url, read_only=True, socket_timeout=5)
+            if cursor is None:
+                cursor = store.load_scan(key).streams["x"].cursor()
+            view = cursor.read(timeout=1)
+            if view is not None:
+                got.extend(view.get_data().tolist())
+        except EndOfStream:
+            box["ended"] = True
+            break
+        except ServerConnectionError as exc:
+            box["errors"].append(type(exc).__name__)
+            time.sleep(0.2)
+    if store is not None:
+        store.close()
+
+
+@pytest.mark.timeout(900)
+def test_primary_killed_mid_scan_replica_promoted(sentinel):
+    primary, replica, url = sentinel
+    producer = DataStore(url, socket_timeout=5)
+    scan = producer.create_scan({"name": "sent", "number": 1, "data_policy": "no_policy"})
+    x = scan.create_stream(Stream.make_definition("x", "float64"))
+    scan.prepare()
+    scan.start()
+    box: dict = {}
+    reader = threading.Thread(target=follow, args=(url, scan.key, box), daemon=True)
+    reader.start()
+    sent = 0
+    for i in range(200):
+        x.send(float(i))
+        sent += 1
+    x.join()
+    primary.kill()
+    producer_error = None
+    deadline = time.monotonic() + HANG_GUARD
+    while time.monotonic() < deadline:  # wait for the promotion
+        if replica.replication_info().get("role") == "master":
+            break
+        time.sleep(0.2)
+    assert replica.replication_info().get("role") == "master", "no failover"
+    try:
+        for i in range(200, 300):
+            x.send(float(i))
+        x.join()
+        x.seal()
+        scan.stop()
+        scan.close()
+    except BlissdataError as exc:
+        producer_error = exc
+        print(f"\nproducer failed: {type(exc).__name__}: {exc}")
+    if producer_error is not None:
+        # the producer could not go on: close the scan on the promoted primary
+        deadline = time.monotonic() + HANG_GUARD
+        while True:  # Sentinel names the new primary a moment after its promotion
+            try:
+                closer = DataStore(url)
+                break
+            except ServerConnectionError:
+                assert time.monotonic() < deadline, "Sentinel never named the new primary"
+                time.sleep(0.5)
+        late = closer.load_scan_for_writing(scan.key)
+        late.adopt_writer_streams()
+        late.close()
+        closer.close()
+    reader.join(HANG_GUARD)
+    assert not reader.is_alive(), "the reader never ended"
+    producer.close()
+    got = box["got"]
+    print(f"\nproducer: {type(producer_error).__name__ if producer_error else 'went on'}"
+          f" ({producer_error}); reader errors {sorted(set(box['errors']))};"
+          f" reader got {len(got)} points, {sent - len(got)} acknowledged ones lost")  # fmt: skip
+    assert box.get("ended")
+    assert got == sorted(set(got))  # each once, in order
+    assert all(g == float(i) for i, g in enumerate(got))  # a prefix of what was sent
