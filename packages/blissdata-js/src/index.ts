@@ -1,0 +1,6 @@
+export * from "./errors";
+export * from "./ndarray";
+export * from "./encoding";
+export * from "./stream";
+export * from "./scan";
+export * from "./store";
