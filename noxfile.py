@@ -8,7 +8,9 @@ tests        every package's test suite, twice: ``deps='newest'`` (newest releas
              ``nox -s "tests(deps='newest')"``.  Extra arguments go to pytest
              (``nox -s tests -- -k cursor -n 0``).
 lint         ruff check + ruff format --check.
-conformance  the conformance vectors and the interop tests (reference peers).
+conformance  the conformance vectors, the table kind x implementation (core, reference,
+             TypeScript client: ``npm ci`` in packages/blissdata-js) and the interop
+             tests (reference peers, the TypeScript client).
 compat       install_as_blissdata(): the smoke tests, then ewoksdata, blissoda,
              blisswriter and the lima2/mosca plugins run unmodified on the project
              (in an interop venv without the real blissdata, made by a fixture).
@@ -170,6 +172,10 @@ def conformance(session: nox.Session) -> None:
     if not vectors.exists():
         session.error(f"{vectors.relative_to(ROOT)} is missing")
     session.run("pytest", str(vectors.relative_to(ROOT)), *PYTEST_PARALLEL, *session.posargs)
+    # every vector kind against core, the reference and the TypeScript client: one table
+    js = ROOT / "packages" / "blissdata-js"
+    session.run("npm", "ci", "--no-audit", "--no-fund", "--prefix", str(js), external=True)
+    session.run("python", "tools/conformance/matrix.py")
     run_pytest_per_package(session, ["-m", "interop"], allow_empty=True)
 
 

@@ -2,6 +2,7 @@
 
     python tools/conformance/run.py --impl core --redis redis://127.0.0.1:6379
     python tools/conformance/run.py --impl reference --redis URL --ref-python PY
+    python tools/conformance/run.py --impl ts --redis URL   (packages/blissdata-js)
 
 The database must be dedicated to the run: it is initialised if empty and
 every case leaves a scan behind.
@@ -22,7 +23,7 @@ from harness import load_vectors, run_all  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--impl", choices=["core", "reference"], default="core")
+    parser.add_argument("--impl", choices=["core", "reference", "ts"], default="core")
     parser.add_argument("--redis", default=os.environ.get("BLISSDATA_REDIS_URL"))
     parser.add_argument(
         "--ref-python",
@@ -50,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
                 "--ref-python (or BLISSDATA_REFERENCE_PYTHON) is required for --impl reference"
             )
         adapter = ReferenceAdapter(args.ref_python, args.redis)
+    elif args.impl == "ts":  # the TypeScript client, through its line-protocol driver
+        from ts_adapter import TsAdapter, build
+
+        build()
+        adapter = TsAdapter()
     else:
         adapter = CoreAdapter()
 
