@@ -47,10 +47,19 @@ class LineDriver:
         return self._proc
 
     def request(self, req: dict) -> dict:
+        self.send(req)
+        return self.receive()
+
+    def send(self, req: dict) -> None:
+        """Write one request (its reply is read by :meth:`receive`)."""
         proc = self._start()
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdin is not None
         proc.stdin.write(json.dumps(req) + "\n")
         proc.stdin.flush()
+
+    def receive(self) -> dict:
+        proc = self._start()
+        assert proc.stdout is not None
         line = proc.stdout.readline()
         if not line:
             self._proc = None

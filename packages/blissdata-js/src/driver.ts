@@ -8,8 +8,8 @@ import * as path from "node:path";
 import { DataStore } from "./store";
 import { NDArray } from "./ndarray";
 import { Points } from "./encoding";
-import { Stream, View } from "./stream";
-import { makeDefinition, Scan } from "./scan";
+import { CursorGroup, Stream, View } from "./stream";
+import { makeDefinition, Scan, ScanState } from "./scan";
 import { mro } from "./errors";
 import { validate } from "./validate";
 
@@ -234,6 +234,55 @@ async function handle(req: any): Promise<unknown> {
         }
       }
       return { results };
+    }
+    case "follow": {
+      // interop: wait for the next scan after `since`, follow it to the end with a
+      // cursor group, return every point of every stream
+      const ds = await store(req.url);
+      const [, key] = await ds.getNextScan({ since: req.since, block: true, timeout: req.timeout ?? 30 });
+      const scan = await ds.loadScan(key);
+      while (scan.state < ScanState.PREPARED) await scan.update({ timeout: 30 });
+      const streams = [...scan.streams.values()];
+      const group = new CursorGroup(streams);
+      const points: Record<string, unknown[]> = Object.fromEntries(streams.map((s) => [s.name, []]));
+      for (;;) {
+        let views: Map<Stream, View>;
+        try {
+          views = await group.read({ block: true, timeout: req.timeout ?? 30 });
+        } catch (err) {
+          if (mro(err).includes("EndOfStream")) break;
+          throw err;
+        }
+        for (const [s, v] of views) {
+          const got = v.getData();
+          const json = s.kind === "json";
+          const n = got instanceof NDArray ? got.shape[0] : got.length;
+          for (let i = 0; i < n; i++) {
+            const p = got instanceof NDArray ? got.point(i) : (got as unknown[])[i];
+            points[s.name].push(repr(p, json));
+          }
+        }
+      }
+      while (scan.state < ScanState.CLOSED) await scan.update({ timeout: 30 });
+      return { key, state: scan.state, info: scan.info, points };
+    }
+    case "produce": {
+      // interop: publish a scan (every stream's sends, one join each), close it
+      const ds = await store(req.url);
+      const scan = await ds.createScan(req.identity, req.info ?? {});
+      const streams = req.streams.map((d: any) => scan.createStream(makeDefinition(d.name, d.dtype, d.shape, d.info ?? {})));
+      await scan.prepare();
+      await scan.start();
+      const longest = Math.max(0, ...req.streams.map((d: any) => d.sends.length));
+      for (let i = 0; i < longest; i++) {
+        req.streams.forEach((d: any, j: number) => { if (i < d.sends.length) streams[j].send(fromRepr(d.sends[i])); });
+        for (const s of streams) await s.join();
+        if (req.pause_ms) await new Promise((r) => setTimeout(r, req.pause_ms));
+      }
+      await scan.stop();
+      for (const [k, v] of Object.entries(req.info_at_close ?? {})) scan.info[k] = v;
+      await scan.close();
+      return { key: scan.key };
     }
     case "validate":
       return { valid: validate(req.schema, req.document, req.schemas_dir) };
