@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-k", "--filter", default="")
     parser.add_argument(
         "--ref-python",
-        default=os.environ.get("BLISSDATA_REFERENCE_PYTHON") or os.environ.get("BLISSDATA_REF_PYTHON"),
+        default=os.environ.get("BLISSDATA_REFERENCE_PYTHON")
+        or os.environ.get("BLISSDATA_REF_PYTHON"),
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="print passing cases too")
     args = parser.parse_args(argv)
@@ -128,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
             from blissdata_core.server import EmbeddedRedis
 
             url = stack.enter_context(EmbeddedRedis()).url
-        results = run_matrix(url, args.impl or list(IMPLS), cases, args.ref_python, not args.verbose)
+        results = run_matrix(
+            url, args.impl or list(IMPLS), cases, args.ref_python, not args.verbose
+        )
     print()
     print(format_table(results, kinds))
     failed = any(

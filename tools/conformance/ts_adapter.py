@@ -92,8 +92,14 @@ class LineProtocolAdapter:
         self, url: str, scan_key: str, stream_name: str, ops: list[dict], json_stream: bool = False
     ) -> dict:
         return self.driver.request(
-            {"op": "read", "url": url, "scan_key": scan_key, "stream": stream_name,
-             "ops": ops, "json_stream": json_stream}  # fmt: skip
+            {
+                "op": "read",
+                "url": url,
+                "scan_key": scan_key,
+                "stream": stream_name,
+                "ops": ops,
+                "json_stream": json_stream,
+            }  # fmt: skip
         )
 
     def encode(self, url: str, definition: dict, sends: list[dict], seal: bool) -> dict:
