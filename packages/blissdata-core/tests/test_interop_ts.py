@@ -43,8 +43,6 @@ NUMERIC = {
 JSON_SENDS = [{"a": 1, "b": [1.5, None]}, "h\u00e9llo \U0001f600", [], None, 3]
 
 
-
-
 def _expected() -> dict[str, list]:
     out: dict[str, list] = {}
     for name, (dtype, shape, sends) in NUMERIC.items():
@@ -198,4 +196,8 @@ def test_ts_producer_python_cursor_group(data_store, redis_url):
         # what the TS producer declared: the same encoding and info a Python producer writes
         stream = scan.streams[name]
         dtype, shape, _ = NUMERIC[name]
-        assert stream.event_stream.encoding == {"type": "numeric", "dtype_str": dtype, "shape": list(shape)}
+        assert stream.event_stream.encoding == {
+            "type": "numeric",
+            "dtype_str": dtype,
+            "shape": list(shape),
+        }
