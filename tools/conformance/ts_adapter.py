@@ -138,3 +138,7 @@ class TsAdapter(LineProtocolAdapter):
 
     def __init__(self, package: Path = JS_PACKAGE) -> None:
         super().__init__(LineDriver(["node", str(package / "dist" / "driver.js")], cwd=package))
+
+    def h5maps(self, h5maps_json: dict) -> dict:
+        # as JSON text: the driver parses it with exact integers (up to 2**64 - 1)
+        return self.driver.request({"op": "h5maps", "text": json.dumps(h5maps_json)})

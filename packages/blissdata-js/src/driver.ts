@@ -12,6 +12,16 @@ import { CursorGroup, Stream, View } from "./stream";
 import { makeDefinition, Scan, ScanState } from "./scan";
 import { mro } from "./errors";
 import { validate } from "./validate";
+import { H5MapError, parseLossless, parseMaps, Value as H5Value } from "./h5maps";
+
+function h5Repr(v: H5Value): unknown {
+  switch (v.kind) {
+    case "array": return { array: { dtype: v.dtypeStr, shape: v.array.shape, base64: v.bytes.toString("base64") } };
+    case "strings": return { strings: { shape: v.shape, list: v.list } };
+    case "compound": return { compound: { shape: v.shape, columns: v.columns.map(([n, c]) => [n, h5Repr(c)]) } };
+    case "stream": return { stream: v.stream };
+  }
+}
 
 const stores = new Map<string, DataStore>();
 async function store(url: string): Promise<DataStore> {
@@ -283,6 +293,26 @@ async function handle(req: any): Promise<unknown> {
       for (const [k, v] of Object.entries(req.info_at_close ?? {})) scan.info[k] = v;
       await scan.close();
       return { key: scan.key };
+    }
+    case "h5maps": {
+      // the map comes as JSON text: integers up to 2**64 - 1 must stay exact
+      try {
+        const maps = parseMaps(parseLossless(req.text));
+        const items: Record<string, Record<string, unknown>> = {};
+        for (const [file, parsed] of maps) {
+          items[file] = {};
+          for (const [p, it] of parsed) {
+            const out: Record<string, unknown> = { ...it.item };
+            if (it.value !== undefined) out.value = h5Repr(it.value);
+            if (it.attributes !== null) out.attributes = Object.fromEntries([...it.attributes].map(([k, v]) => [k, h5Repr(v)]));
+            items[file][p] = out;
+          }
+        }
+        return { items };
+      } catch (err) {
+        if (err instanceof H5MapError) return { error: "H5MapError", path: err.path };
+        throw err;
+      }
     }
     case "validate":
       return { valid: validate(req.schema, req.document, req.schemas_dir) };

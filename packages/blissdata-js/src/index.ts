@@ -4,3 +4,5 @@ export * from "./encoding";
 export * from "./stream";
 export * from "./scan";
 export * from "./store";
+export * from "./h5maps";
+export { validate } from "./validate";

@@ -6,6 +6,7 @@ import { JsonEncoder, NumericEncoder } from "./encoding";
 import { parseDtype } from "./ndarray";
 import { Conns, Stream, StreamModel } from "./stream";
 import { ulid } from "./ulid";
+import { parseLossless, parseMaps } from "./h5maps";
 
 export enum ScanState {
   CREATED = 0,
@@ -54,6 +55,8 @@ export const MAX_INFO_BYTES = 2 ** 20;
 
 export class Scan {
   doc: any;
+  /** the document's JSON text as last read (h5maps need its exact integers) */
+  docText: string | null = null;
   state: ScanState = ScanState.CREATED;
   private stateId = "0-0";
   private writers = new Map<string, Stream>();
@@ -77,6 +80,7 @@ export class Scan {
     const text = (await conns.conn.call("JSON.GET", key)) as string | null;
     const doc = text === null ? null : JSON.parse(text);
     const scan = new Scan(conns, key, checkDocument(doc, key), false);
+    scan.docText = text;
     await scan.readState();
     return scan;
   }
@@ -110,7 +114,10 @@ export class Scan {
     const entries = raw[0][1] as [string, string[]][];
     this.noteState(entries[entries.length - 1]);
     const text = (await this.conns.conn.call("JSON.GET", this.key)) as string | null;
-    if (text !== null) this.doc = checkDocument(JSON.parse(text), this.key);
+    if (text !== null) {
+      this.doc = checkDocument(JSON.parse(text), this.key);
+      this.docText = text;
+    }
     this.readers.clear();
     return true;
   }
@@ -127,6 +134,13 @@ export class Scan {
       this.readers.set(name, s);
     }
     return s;
+  }
+
+  /** `info.h5maps` decoded (§11), from the document text with exact integers; null when absent. */
+  h5maps(): Map<string, Map<string, any>> | null {
+    const source = this.docText ?? JSON.stringify(this.doc);
+    const h5 = (parseLossless(source) as any)?.info?.h5maps;
+    return h5 === undefined || h5 === null ? null : parseMaps(h5);
   }
 
   get streams(): Map<string, Stream> {
