@@ -20,7 +20,7 @@ export class DataStore implements Conns {
   private blockingConn: Redis | null = null;
 
   private constructor(readonly url: string) {
-    this.conn = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, protocol: 2 });
+    this.conn = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, protocol: 2, enableReadyCheck: false });
   }
 
   /** Connect and check `_PROTOCOL_VERSION_` before anything else (§14). */
