@@ -44,9 +44,14 @@ export class DataStore implements Conns {
     return this.blockingConn;
   }
 
+  /** Close the connections (commands in flight are answered first; a blocked read is cut). */
   async close(): Promise<void> {
-    this.conn.disconnect();
     this.blockingConn?.disconnect();
+    try {
+      await this.conn.quit();
+    } catch {
+      this.conn.disconnect();
+    }
   }
 
   /** Whether a scan key counts as deleted (§9.3): TTL 0..10 s, or gone. */

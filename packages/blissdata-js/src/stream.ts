@@ -287,11 +287,13 @@ export class CursorGroup {
         void conn;
         this.collect(st, entries.length ? st.consume(entries, true) : null, views);
       }
-      return this.finish(views);
+      // nothing yet: a blocking read waits for the next entries and keeps their last point
+      if (views.size || !block || !this.active.size) return this.finish(views);
     }
-    const keys = states.map((s) => s.stream.key);
-    const ids = states.map((s) => String(s.llIndex));
-    const conns = states[0].stream.conns;
+    const live = [...this.active.values()];
+    const keys = live.map((s) => s.stream.key);
+    const ids = live.map((s) => String(s.llIndex));
+    const conns = live[0].stream.conns;
     let raw: unknown;
     if (block) {
       const args: (string | number)[] = ["BLOCK", Math.round(timeout * 1000), "STREAMS", ...keys, ...ids];
@@ -304,9 +306,9 @@ export class CursorGroup {
       const st = this.active.get(k.toString())!;
       found.set(st.stream.key, parseEntries(entries, st.stream.name));
     }
-    for (const st of states) {
+    for (const st of live) {
       const entries = found.get(st.stream.key);
-      this.collect(st, entries && entries.length ? st.consume(entries, false) : null, views);
+      this.collect(st, entries && entries.length ? st.consume(entries, lastOnly) : null, views);
     }
     if (block && !views.size && this.active.size && timeout === 0) return this.read({ block, timeout, lastOnly });
     return this.finish(views);
