@@ -166,7 +166,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(reuse_venv=True)
 def conformance(session: nox.Session) -> None:
-    """Protocol conformance vectors, then every interop test (drives the reference peers)."""
+    """Conformance vectors; the table kind x implementation (core, reference, TS); interop tests."""
     install(session)
     vectors = ROOT / "packages" / "blissdata-core" / "tests" / "test_conformance.py"
     if not vectors.exists():
