@@ -60,6 +60,7 @@ export class Scan {
   state: ScanState = ScanState.CREATED;
   private stateId = "0-0";
   private writers = new Map<string, Stream>();
+  private savedInfo = "";
   private readers = new Map<string, Stream>();
 
   constructor(readonly conns: Conns, readonly key: string, doc: any, readonly writable: boolean) {
@@ -171,6 +172,8 @@ export class Scan {
       .exec())!;
     for (const [err] of replies) if (err) throw err;
     scan.stateId = replies[2][1] as string;
+    scan.doc = JSON.parse(text);
+    scan.savedInfo = JSON.stringify(scan.doc.info);
     return scan;
   }
 
@@ -201,12 +204,15 @@ export class Scan {
       for (const s of this.writers.values()) await s.seal();
     else for (const s of this.writers.values()) await s.join();
     const text = this.documentText();
+    if ((to === ScanState.STARTED || to === ScanState.STOPPED) && JSON.stringify(this.doc.info) !== this.savedInfo)
+      throw new ValueError("scan info may only change before prepare and before close (§6.2)");
     const replies = (await this.conns.conn.multi()
       .call("JSON.SET", this.key, ".", text)
       .call("XADD", this.stateKey, "*", "state", to)
       .exec())!;
     for (const [err] of replies) if (err) throw err;
     this.doc = JSON.parse(text);
+    this.savedInfo = JSON.stringify(this.doc.info);
     this.stateId = replies[1][1] as string;
     this.state = to;
   }
