@@ -1,6 +1,6 @@
 // Scans: the document, states, following state changes, and the producer side (PROTOCOL.md §5, §6).
 import {
-  BlissdataError, ScanValidationError, UnauthorizeStateTransition, ValueError,
+  BlissdataError, ScanNotFoundError, ScanValidationError, UnauthorizeStateTransition, ValueError,
 } from "./errors";
 import { JsonEncoder, NumericEncoder } from "./encoding";
 import { parseDtype } from "./ndarray";
@@ -79,7 +79,8 @@ export class Scan {
   /** Read the document and the current state (a reader's load). */
   static async load(conns: Conns, key: string): Promise<Scan> {
     const text = (await conns.conn.call("JSON.GET", key)) as string | null;
-    const doc = text === null ? null : JSON.parse(text);
+    if (text === null) throw new ScanNotFoundError(`Scan ${key} not found`);
+    const doc = JSON.parse(text);
     const scan = new Scan(conns, key, checkDocument(doc, key), false);
     scan.docText = text;
     await scan.readState();
