@@ -201,9 +201,19 @@ export class Scan {
     if (!this.writable) throw new BlissdataError("read-only scan");
     if (allowed && !allowed.includes(this.state))
       throw new UnauthorizeStateTransition(`${ScanState[this.state]} -> ${ScanState[to]}`);
-    if (to === ScanState.STOPPED || to === ScanState.CLOSED)
-      for (const s of this.writers.values()) await s.seal();
-    else for (const s of this.writers.values()) await s.join();
+    if (to === ScanState.STOPPED || to === ScanState.CLOSED) {
+      // a stream whose publication failed is sealed all the same and listed in
+      // publish_errors, so that the transition still happens (§5, §6.2)
+      for (const [name, s] of this.writers) {
+        try {
+          await s.seal();
+        } catch (err) {
+          if (s.error === null || s.sealedLength === null) throw err;
+          this.doc.publish_errors ??= {};
+          this.doc.publish_errors[name] = { lost: s.lost, error: s.error };
+        }
+      }
+    } else for (const s of this.writers.values()) await s.join().catch(() => undefined); // reported at stop/close
     const text = this.documentText();
     if ((to === ScanState.STARTED || to === ScanState.STOPPED) && JSON.stringify(this.doc.info) !== this.savedInfo)
       throw new ValueError("scan info may only change before prepare and before close (§6.2)");

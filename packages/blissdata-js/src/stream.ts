@@ -177,22 +177,38 @@ export class Stream {
       pipe.call("XADD", ...args);
       this.nextIndex += n;
     }
-    for (const [err] of (await pipe.exec())!) if (err) throw new PublishError(`Publishing ${this.name} failed: ${err}`);
+    const replies = (await pipe.exec())!;
+    let failed = false;
+    replies.forEach(([err], i) => {
+      if (!err) return;
+      failed = true;
+      this.lost += batch[i][1]; // the index still counts them: later points keep their numbers
+      this.error ??= `Publishing to stream ${this.name} failed: ${err}`;
+    });
+    if (failed) throw new PublishError(this.error!);
   }
+
+  /** Points send() accepted that never reached the server (§6.2, `publish_errors`). */
+  lost = 0;
+  /** The first publication failure of this stream, or null. */
+  error: string | null = null;
 
   /** Flush, seal (FCALL seal_stream), return the total length; sealing twice is not an error. */
   async seal(): Promise<number> {
-    await this.join();
+    // a failed publication does not prevent the seal (§6.2): seal, then report it
+    await this.join().catch(() => undefined);
     this.sealed = true;
+    let total: number;
     try {
-      const total = Number(await this.conn.call("FCALL", "seal_stream", 1, this.key));
+      total = Number(await this.conn.call("FCALL", "seal_stream", 1, this.key));
       this.sealTotal = total;
-      return total;
     } catch (err) {
       if (!String(err).includes("already sealed")) throw new PublishError(`Sealing ${this.name} failed: ${err}`);
       this.sealTotal = null;
-      return this.length();
+      total = await this.length();
     }
+    if (this.error !== null) throw new PublishError(this.error);
+    return total;
   }
 }
 
