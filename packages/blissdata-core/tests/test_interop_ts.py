@@ -201,3 +201,37 @@ def test_ts_producer_python_cursor_group(data_store, redis_url):
             "dtype_str": dtype,
             "shape": list(shape),
         }
+
+
+PUBLISH_ERROR_JS = """
+const { DataStore, makeDefinition, NDArray } = require(process.argv[2]);
+(async () => {
+  const ds = await DataStore.connect(process.argv[1]);
+  const scan = await ds.createScan({ name: "perr", number: 1, data_policy: "no_policy" });
+  const s = scan.createStream(makeDefinition("s", "<f8", []));
+  await scan.prepare(); await scan.start();
+  await ds.conn.call("XADD", s.key, "100-1", "payload", Buffer.alloc(8));  // another writer
+  s.send(NDArray.from([1, 2], "<f8"));
+  await scan.stop(); await scan.close();
+  console.log(scan.key);
+  await ds.close();
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+def test_ts_publish_errors_read_here(data_store, redis_url):
+    """A TS scan whose stream lost points is still closed, its stream sealed and listed."""
+    import subprocess
+
+    from ts_adapter import JS_PACKAGE, build
+
+    build()
+    dist = str(JS_PACKAGE / "dist" / "index.js")
+    key = subprocess.run(
+        ["node", "-e", PUBLISH_ERROR_JS, redis_url, dist],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    scan = data_store.load_scan(key)
+    assert scan.state == ScanState.CLOSED
+    assert scan.publish_errors["s"]["lost"] == 2
+    assert scan.streams["s"].is_sealed() and len(scan.streams["s"]) == 101
