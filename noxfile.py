@@ -2,21 +2,26 @@
 
 Sessions
 --------
-tests        every package's test suite, twice: ``deps='newest'`` (newest release
-             of every dependency) and ``deps='oldest'`` (the lower bounds the
-             pyprojects declare).  ``nox -s tests`` runs both; pick one with
+tests        every package's test suite, then tests/integration (tests importing
+             several packages, the interop matrix), twice: ``deps='newest'``
+             (newest release of every dependency) and ``deps='oldest'`` (the lower
+             bounds the pyprojects declare).  ``nox -s tests`` runs both; pick one with
              ``nox -s "tests(deps='newest')"``.  Extra arguments go to pytest
              (``nox -s tests -- -k cursor -n 0``).
 lint         ruff check + ruff format --check.
 conformance  the conformance vectors, the table kind x implementation (core, reference,
              TypeScript client: ``npm ci`` in packages/blissdata-js) and the interop
-             tests (reference peers, the TypeScript client).
+             tests (reference peers, the TypeScript client), the matrix producer x
+             consumer of tests/integration among them.
 compat       install_as_blissdata(): the smoke tests, then ewoksdata, blissoda,
              blisswriter and the lima2/mosca plugins run unmodified on the project
              (in an interop venv without the real blissdata, made by a fixture).
 reliability  the fault-injection tests (``-m reliability``).
-bench        ``tools/bench/run.py`` (arguments after ``--`` are passed on).
-demo         ``tools/demo.py``, end to end.
+gevent       every package's tests in a process that ran ``gevent.monkey.patch_all()``
+             first, as BLISS and Flint do (``BLISSDATA_TEST_GEVENT=1``, see conftest.py);
+             one process per package, without pytest-xdist.
+bench        ``python -m tools.bench.run`` (arguments after ``--`` are passed on).
+demo         ``python -m tools.demo``, end to end.
 page         rebuilds H5Web's page of ``blissdata-h5 serve`` with npm (``npm ci``
              from the lock file, ``vite build`` into blissdata_h5/web/static).
 
@@ -52,7 +57,9 @@ EXTRAS = {
 UNPINNED_EXTRAS = {"test", "server"}
 #: Two worker processes; a generous per-test ceiling so a hung test fails the run
 #: with a traceback instead of eating the CI budget (a safety net, not a timing check).
-PYTEST_PARALLEL = ["-n", "2", "--timeout", "900"]
+#: ``loadgroup``: tests marked ``xdist_group`` share a worker (the interop matrix
+#: publishes a scenario once for all its consumers); the others spread as with ``load``.
+PYTEST_PARALLEL = ["-n", "2", "--dist", "loadgroup", "--timeout", "900"]
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests"]
@@ -104,9 +111,15 @@ def _pin_key(pin: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", pin.split("==", 1)[1]))
 
 
+def _integration_requirements() -> list[str]:
+    """What tests/integration imports beyond the packages: the root pyproject's group."""
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return list(root["dependency-groups"]["integration"])
+
+
 def install(session: nox.Session, deps: str = "newest") -> None:
     session.install("--upgrade", "pip")
-    args = _requirement_args() + ["pytest-xdist", "pytest-timeout"]
+    args = _requirement_args() + _integration_requirements() + ["pytest-xdist", "pytest-timeout"]
     if deps == "oldest":
         constraints = Path(session.create_tmp()) / "oldest-constraints.txt"
         constraints.write_text("\n".join(lower_bound_pins()) + "\n")
@@ -119,13 +132,20 @@ def install(session: nox.Session, deps: str = "newest") -> None:
 
 def _test_dirs() -> list[Path]:
     dirs = [ROOT / "packages" / name / "tests" for name in PACKAGES]
+    dirs.append(ROOT / "tests" / "integration")  # tests importing several packages
     return [d for d in dirs if any(d.glob("test_*.py"))]
 
 
 def run_pytest_per_package(
-    session: nox.Session, extra: list[str], allow_empty: bool = False
+    session: nox.Session,
+    extra: list[str],
+    allow_empty: bool = False,
+    parallel: list[str] = PYTEST_PARALLEL,
+    env: dict[str, str] | None = None,
 ) -> None:
-    """One pytest run per package, so equal test file names never clash."""
+    """One pytest run per package and one for tests/integration, so equal test file
+    names never clash.  pytest runs from the root: the root ``conftest.py`` puts it on
+    ``sys.path`` (prepend import mode), so tests import ``tools`` as a package."""
     dirs = _test_dirs()
     if not dirs:
         session.error("no test files found")
@@ -135,14 +155,15 @@ def run_pytest_per_package(
             session.run(
                 "pytest",
                 str(tests.relative_to(ROOT)),
-                *PYTEST_PARALLEL,
+                *parallel,
                 *extra,
                 *session.posargs,
                 # A package may select nothing under a marker or a -k given after --.
                 success_codes=[0, 5] if allow_empty or session.posargs else [0],
+                env=env,
             )
         except CommandFailed:
-            failed.append(tests.parent.name)  # run the other packages anyway
+            failed.append(str(tests.relative_to(ROOT)))  # run the other packages anyway
     if failed:
         session.error("tests failed in " + ", ".join(failed))
 
@@ -159,7 +180,7 @@ def tests(session: nox.Session, deps: str) -> None:
 @nox.session(reuse_venv=True)
 def lint(session: nox.Session) -> None:
     session.install("ruff")
-    targets = ["packages", "tools", "noxfile.py"]
+    targets = ["packages", "tools", "tests", "conftest.py", "noxfile.py"]
     session.run("ruff", "check", *targets)
     session.run("ruff", "format", "--check", *targets)
 
@@ -175,7 +196,7 @@ def conformance(session: nox.Session) -> None:
     # every vector kind against core, the reference and the TypeScript client: one table
     js = ROOT / "packages" / "blissdata-js"
     session.run("npm", "ci", "--no-audit", "--no-fund", "--prefix", str(js), external=True)
-    session.run("python", "tools/conformance/matrix.py")
+    session.run("python", "-m", "tools.conformance.matrix")
     run_pytest_per_package(session, ["-m", "interop"], allow_empty=True)
 
 
@@ -187,6 +208,7 @@ def compat(session: nox.Session) -> None:
     smoke = [
         str((core / name).relative_to(ROOT)) for name in ("test_compat.py", "test_compat_beacon.py")
     ]
+    smoke.append("tests/integration/test_shared_with_core.py")  # the upper layers' paths
     session.run("pytest", *smoke, *PYTEST_PARALLEL, *session.posargs)
     interop = ROOT / "packages" / "blissdata-writer" / "tests" / "test_compat_interop.py"
     session.run("pytest", str(interop.relative_to(ROOT)), *PYTEST_PARALLEL, *session.posargs)
@@ -200,15 +222,31 @@ def reliability(session: nox.Session) -> None:
 
 
 @nox.session(reuse_venv=True)
+def gevent(session: nox.Session) -> None:
+    """All tests of all packages under gevent's monkey-patching (gevent is in core's [test] extra).
+
+    One process per package: pytest-xdist's workers talk to their controller
+    through an OS thread, which the patch would turn into a greenlet.
+    """
+    install(session)
+    run_pytest_per_package(
+        session,
+        [],
+        parallel=["-p", "no:xdist", "--timeout", "900"],
+        env={"BLISSDATA_TEST_GEVENT": "1"},
+    )
+
+
+@nox.session(reuse_venv=True)
 def bench(session: nox.Session) -> None:
     install(session)
-    session.run("python", "tools/bench/run.py", *session.posargs)
+    session.run("python", "-m", "tools.bench.run", *session.posargs)
 
 
 @nox.session(reuse_venv=True)
 def demo(session: nox.Session) -> None:
     install(session)
-    session.run("python", "tools/demo.py", *session.posargs)
+    session.run("python", "-m", "tools.demo", *session.posargs)
 
 
 @nox.session(venv_backend="none")

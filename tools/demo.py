@@ -1,6 +1,6 @@
 """End-to-end demo: server, writer service, a simulated scan followed live, the NeXus file.
 
-    python tools/demo.py [--scan ascan] [--npoints 20] [--count-time 0.05] [--dir DIR] [--keep-serving]
+    python -m tools.demo [--scan ascan] [--npoints 20] [--count-time 0.05] [--dir DIR] [--keep-serving]
 
 Uses ``$BLISSDATA_REDIS_URL`` when set (initialised if empty), else starts the
 embedded Redis Stack server. The writer runs as a subprocess
@@ -31,7 +31,7 @@ import numpy as np
 from blissdata_core import DataStore
 from blissdata_core.errors import DatabaseNotInitialisedError
 from blissdata_h5.display import format_value
-from blissdata_writer.producer import SCAN_KINDS, simulate_scan
+from blissdata_writer.producer import DEFAULT_DETECTORS, DETECTORS, SCAN_KINDS, simulate_scan
 from blissdata_writer.status import TERMINAL_STATES, read_status
 
 
@@ -192,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--npoints", type=int, default=20)
     parser.add_argument("--count-time", type=float, default=0.05)
     parser.add_argument(
+        "--detectors", nargs="+", choices=DETECTORS, default=list(DEFAULT_DETECTORS),
+        help="simulated detectors (lima2 and mosca too: --detectors diode lima2 mosca)",
+    )  # fmt: skip
+    parser.add_argument(
         "--dir", default=None, help="where to write (default: a temporary directory)"
     )
     parser.add_argument(
@@ -230,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                 npoints=args.npoints,
                 count_time=args.count_time,
                 path=str(path),
+                detectors=args.detectors,
                 on_prepared=prepared,
             )
         finally:

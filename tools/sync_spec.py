@@ -1,7 +1,7 @@
 """Copy spec/schemas and spec/vectors into the blissdata_core package (_spec/).
 
-    python tools/sync_spec.py          # copy
-    python tools/sync_spec.py --check  # exit 1 when the packaged copy differs
+    python -m tools.sync_spec          # copy
+    python -m tools.sync_spec --check  # exit 1 when the packaged copy differs
 
 spec/ is the source of truth; the package ships a copy so that installed
 clients can validate documents and run the vectors without a checkout.

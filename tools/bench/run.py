@@ -1,6 +1,6 @@
 """Side-by-side benchmark: the project, the reference client and raw redis-py, one run.
 
-Usage: ``python tools/bench/run.py [--quick] [--output bench-results.json]``
+Usage: ``python -m tools.bench.run [--quick] [--output bench-results.json]``
 (or ``nox -s bench -- --quick``).  One Redis server (embedded, or ``--url`` /
 ``$BLISSDATA_REDIS_URL``, which is FLUSHALL'ed) serves every measurement; each
 implementation lives in its own long-running worker process (the reference in
@@ -26,11 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from report import format_table  # noqa: E402
-from workloads import Figure, Workload, workloads  # noqa: E402
+from tools import module_env
+from tools.bench.report import format_table
+from tools.bench.workloads import Figure, Workload, workloads
 
 IMPLS = ("project", "reference", "raw")
 
@@ -42,17 +40,16 @@ class WorkerError(RuntimeError):
 class Worker:
     """One ``worker.py`` process: requests in on stdin, JSON answers out on stdout."""
 
-    def __init__(self, impl: str, python: str, log_dir: Path, script: Path = HERE / "worker.py"):
+    def __init__(self, impl: str, python: str, log_dir: Path, module: str = "tools.bench.worker"):
         self.impl = impl
         self.log = log_dir / f"worker-{impl}.log"
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
         self._proc = subprocess.Popen(
-            [python, str(script), impl],
+            [python, "-m", module, impl],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log.open("wb"),
             text=True,
-            env=env,
+            env=module_env(),  # PYTHONPATH: the repository root only
         )
         hello = self._answer()
         self.python_version = hello.get("python", "?")

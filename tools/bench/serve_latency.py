@@ -1,6 +1,6 @@
 """Latency of ``blissdata-h5 serve``'s endpoints, on a running scan and on a written one.
 
-Usage: ``python tools/bench/serve_latency.py [--points 200] [--requests 50]``
+Usage: ``python -m tools.bench.serve_latency [--points 200] [--requests 50]``
 (needs blissdata-h5[web]). Starts the embedded Redis (or uses
 ``$BLISSDATA_REDIS_URL``, whose database it writes to) and the ``serve`` command,
 and prints the median time of each request as H5Web sends it.

@@ -1,6 +1,6 @@
 """Where the time of benchmark (g) goes: CPU seconds of the writer and of Redis.
 
-    python tools/bench/writer_cpu.py [--repeats 5]
+    python -m tools.bench.writer_cpu [--repeats 5]
 
 Publishes the (g) scan (10 counters, 4096-float32 spectra, 512x512 uint16
 frames), times the project's ``ScanWriter`` on it, and prints the wall time
@@ -15,14 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import worker  # noqa: E402
+from tools.bench import worker
 
 
 def _cpu() -> float:

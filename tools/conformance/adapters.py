@@ -2,24 +2,19 @@
 
 ``CoreAdapter`` runs blissdata_core in this process.  ``ReferenceAdapter``
 runs the blissdata 2.x reference client in its own interpreter, through
-``tools/vectors/ref_driver.py``.
+``python -m tools.vectors.ref_driver``.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import redis
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools" / "vectors"))
-
-import readops  # noqa: E402
-import valuerepr  # noqa: E402
+from tools import module_env
+from tools.vectors import readops, valuerepr
 
 IDENTITY = {"name": "conformance", "number": 1, "data_policy": "no_policy"}
 
@@ -165,7 +160,7 @@ class CoreAdapter:
             return False
 
     def h5maps(self, h5maps_json: dict) -> dict:
-        import h5maps_cases
+        from tools.vectors import h5maps_cases
 
         return h5maps_cases.core_result(h5maps_json)
 
@@ -187,11 +182,12 @@ class ReferenceAdapter:
 
     def _run(self, job: dict) -> dict:
         proc = subprocess.run(
-            [self.python, str(ROOT / "tools" / "vectors" / "ref_driver.py")],
+            [self.python, "-m", "tools.vectors.ref_driver"],
             input=json.dumps(job),
             capture_output=True,
             text=True,
             check=False,
+            env=module_env(),
         )
         if proc.returncode != 0:
             raise RuntimeError(f"reference driver failed: {proc.stderr[-2000:]}")

@@ -1,7 +1,7 @@
 """The conformance harness: load vectors, drive an adapter, compare results.
 
 An adapter wraps one implementation; its methods return plain JSON-shaped
-data (the shapes ``tools/vectors/ref_driver.py`` prints):
+data (the shapes ``tools.vectors.ref_driver`` prints):
 
 ``read(url, scan_key, stream_name, ops, json_stream)``
     ``{"results": [{"value": ...} | {"error": name, "mro": [names]}, ...]}``, or
@@ -28,7 +28,6 @@ and compares.  See spec/vectors/README.md for the meaning of each kind.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +35,9 @@ from typing import Any
 
 import redis
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools" / "vectors"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import valuerepr  # noqa: E402
-from loader import load_case, load_store_case, normalize_document  # noqa: E402
+from tools import ROOT
+from tools.conformance.loader import load_case, load_store_case, normalize_document
+from tools.vectors import valuerepr
 
 VECTOR_FILES = (
     "decode.json",
@@ -344,7 +340,7 @@ def ensure_initialised(url: str) -> None:
         try:
             from blissdata_core import DataStore
         except ImportError:
-            from loader import ensure_initialised as manual
+            from tools.conformance.loader import ensure_initialised as manual
 
             manual(r)
         else:

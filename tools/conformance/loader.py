@@ -7,16 +7,14 @@ state stream that says PREPARED (or later), so data streams are visible.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import secrets
-import sys
-from pathlib import Path
 
 import redis
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "vectors"))
-
-import valuerepr  # noqa: E402
+from tools import ROOT
+from tools.vectors import valuerepr
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -27,11 +25,21 @@ def new_pk() -> str:
     return first + "".join(_CROCKFORD[secrets.randbelow(32)] for _ in range(25))
 
 
+def _protocol_module():
+    """blissdata_core.protocol (constants only), importable without blissdata_core installed."""
+    try:
+        from blissdata_core import protocol
+    except ImportError:
+        path = ROOT / "packages" / "blissdata-core" / "src" / "blissdata_core" / "protocol.py"
+        spec = importlib.util.spec_from_file_location("_blissdata_protocol", path)
+        protocol = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(protocol)
+    return protocol
+
+
 def ensure_initialised(r: redis.Redis) -> None:
     """Make an empty database usable by every adapter (protocol key, seal function)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "packages/blissdata-core/src"))
-    from blissdata_core import protocol
-
+    protocol = _protocol_module()
     if r.get(protocol.PROTOCOL_KEY) is not None:
         return
     if r.dbsize():

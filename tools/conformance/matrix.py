@@ -1,6 +1,6 @@
 """Every vector kind against several implementations: one table kind x implementation.
 
-    python tools/conformance/matrix.py [--redis URL] [--impl core --impl ts ...]
+    python -m tools.conformance.matrix [--redis URL] [--impl core --impl ts ...]
 
 Without ``--redis`` it starts an embedded Redis Stack (blissdata_core.server)
 and gives each implementation a freshly initialised database of its own
@@ -16,34 +16,30 @@ import contextlib
 import os
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import load_vectors, run_all  # noqa: E402
+from tools.conformance.harness import load_vectors, run_all
 
 IMPLS = ("core", "reference", "ts")
 
 
 def make_adapter(name: str, url: str, ref_python: str | None = None) -> Any:
     if name == "core":
-        from adapters import CoreAdapter
+        from tools.conformance.adapters import CoreAdapter
 
         return CoreAdapter()
     if name == "reference":
-        from adapters import ReferenceAdapter
+        from tools.conformance.adapters import ReferenceAdapter
 
         if not ref_python:
-            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "vectors"))
-            from generate import default_reference_python
+            from tools.vectors.generate import default_reference_python
 
             ref_python = default_reference_python()
         if not ref_python:
             raise RuntimeError("no reference interpreter (BLISSDATA_REFERENCE_PYTHON)")
         return ReferenceAdapter(ref_python, url)
     if name == "ts":
-        from ts_adapter import TsAdapter, build
+        from tools.conformance.ts_adapter import TsAdapter, build
 
         build()
         return TsAdapter()

@@ -1,11 +1,16 @@
-"""Run the conformance vectors against one implementation and print a table.
+"""Run the conformance vectors against one implementation, or the interop matrix.
 
-    python tools/conformance/run.py --impl core --redis redis://127.0.0.1:6379
-    python tools/conformance/run.py --impl reference --redis URL --ref-python PY
-    python tools/conformance/run.py --impl ts --redis URL   (packages/blissdata-js)
+    python -m tools.conformance.run --impl core --redis redis://127.0.0.1:6379
+    python -m tools.conformance.run --impl reference --redis URL --ref-python PY
+    python -m tools.conformance.run --interop [--redis URL] [-k SCENARIO] [-q]
+    python -m tools.conformance.run --impl ts --redis URL   (packages/blissdata-js)
 
-The database must be dedicated to the run: it is initialised if empty and
-every case leaves a scan behind.
+from the repository root.  The database must be dedicated to the run: it is
+initialised if empty and every case leaves a scan behind; ``--interop``
+empties it before every scenario (without ``--redis``, it starts the embedded
+server).  ``--interop`` publishes every scenario with every producer and
+checks it with every consumer (``tools.conformance.interop``), then prints
+the matrix producer x consumer with passed/total.
 """
 
 from __future__ import annotations
@@ -15,10 +20,8 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from adapters import CoreAdapter, ReferenceAdapter  # noqa: E402
-from harness import load_vectors, run_all  # noqa: E402
+from tools.conformance.adapters import CoreAdapter, ReferenceAdapter
+from tools.conformance.harness import load_vectors, run_all
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,22 +40,23 @@ def main(argv: list[str] | None = None) -> int:
         "--kind", action="append", help="only these kinds (decode, encode, malformed, document)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print failures only")
+    parser.add_argument(
+        "--interop", action="store_true", help="the producer x consumer matrix, not the vectors"
+    )
+    parser.add_argument("--producer", action="append", help="only these producers (--interop)")
+    parser.add_argument("--consumer", action="append", help="only these consumers (--interop)")
+    parser.add_argument(
+        "--random", type=int, default=None, help="random scenarios to draw (--interop)"
+    )
     args = parser.parse_args(argv)
+    if args.interop:
+        return run_interop(args, parser)
     if not args.redis:
         parser.error("--redis (or BLISSDATA_REDIS_URL) is required")
     if args.impl == "reference":
-        if not args.ref_python:
-            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "vectors"))
-            from generate import default_reference_python
-
-            args.ref_python = default_reference_python()
-        if not args.ref_python:
-            parser.error(
-                "--ref-python (or BLISSDATA_REFERENCE_PYTHON) is required for --impl reference"
-            )
-        adapter = ReferenceAdapter(args.ref_python, args.redis)
+        adapter = ReferenceAdapter(_reference_python(args, parser), args.redis)
     elif args.impl == "ts":  # the TypeScript client, through its line-protocol driver
-        from ts_adapter import TsAdapter, build
+        from tools.conformance.ts_adapter import TsAdapter, build
 
         build()
         adapter = TsAdapter()
@@ -83,6 +87,60 @@ def main(argv: list[str] | None = None) -> int:
             print(line, flush=True)
     tail = f", {skipped} skipped" if skipped else ""
     print(f"{passed} passed, {failed} failed{tail}  (impl={adapter.name})")
+    return 1 if failed else 0
+
+
+def _reference_python(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    if not args.ref_python:
+        from tools.vectors.generate import default_reference_python
+
+        args.ref_python = default_reference_python()
+    if not args.ref_python:
+        parser.error("--ref-python (or BLISSDATA_REFERENCE_PYTHON) is required")
+    return args.ref_python
+
+
+def run_interop(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import contextlib
+    import tempfile
+
+    from tools.conformance import interop
+    from tools.conformance.scenarios import PRODUCERS, all_scenarios
+
+    ref_python = _reference_python(args, parser)
+    producers = args.producer or list(PRODUCERS)
+    consumers = args.consumer or list(interop.CONSUMERS)
+    for name in set(producers) - set(PRODUCERS):
+        parser.error(f"unknown producer {name} (one of {', '.join(PRODUCERS)})")
+    for name in set(consumers) - set(interop.CONSUMERS):
+        parser.error(f"unknown consumer {name} (one of {', '.join(interop.CONSUMERS)})")
+    scenarios = [s for s in all_scenarios(args.random) if args.filter in s.name]
+    results: list[interop.Cell] = []
+    with contextlib.ExitStack() as stack:
+        url = args.redis
+        if not url:
+            from blissdata_core.server import EmbeddedRedis
+
+            url = stack.enter_context(EmbeddedRedis()).url
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="interop-")))
+        for scenario in scenarios:
+            for producer in [p for p in producers if p in scenario.producers]:
+                cells = interop.run_scenario(
+                    scenario, producer, url, ref_python, workdir / f"{producer}-{scenario.name}",
+                    [c for c in consumers if interop.applies(scenario, c)],
+                )  # fmt: skip
+                for cell in cells.values():
+                    results.append(cell)
+                    if cell.status == "fail" or not args.quiet:
+                        line = f"{cell.status.upper():4}  {producer:>9} -> {cell.consumer:<12}  {scenario.name}"
+                        print(line + (f"  {cell.detail}" if cell.detail else ""), flush=True)
+    print()
+    print(interop.format_matrix(results))
+    failed = sum(c.status == "fail" for c in results)
+    passed = sum(c.status == "pass" for c in results)
+    skipped = len(results) - failed - passed
+    tail = f", {skipped} skipped" if skipped else ""
+    print(f"{passed} passed, {failed} failed{tail}  (interop, {len(scenarios)} scenarios)")
     return 1 if failed else 0
 
 

@@ -11,7 +11,8 @@ import base64
 import math
 
 import numpy as np
-from valuerepr import array_repr
+
+from tools.vectors.valuerepr import array_repr
 
 # --- numeric kinds and byte orders ------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Regenerate spec/vectors/*.json by running the reference client against Redis.
 
-    python tools/vectors/generate.py --redis redis://127.0.0.1:16500 \
+    python -m tools.vectors.generate --redis redis://127.0.0.1:16500 \
         [--ref-python /path/to/reference-venv/bin/python]
 
 Without --ref-python (or $BLISSDATA_REFERENCE_PYTHON), the reference venv of
@@ -22,16 +22,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "tools" / "conformance"))
+import redis
 
-import cases  # noqa: E402
-import doc_cases  # noqa: E402
-import h5maps_cases  # noqa: E402
-import redis  # noqa: E402
-from loader import load_case, load_store_case, normalize_document  # noqa: E402
+from tools import ROOT, module_env
+from tools.conformance.loader import load_case, load_store_case, normalize_document
+from tools.vectors import cases, doc_cases, h5maps_cases
 
 FORMAT = 1
 
@@ -49,11 +44,12 @@ def default_reference_python() -> str | None:
 
 def run_ref(ref_python: str, job: dict) -> dict:
     proc = subprocess.run(
-        [ref_python, str(HERE / "ref_driver.py")],
+        [ref_python, "-m", "tools.vectors.ref_driver"],
         input=json.dumps(job),
         capture_output=True,
         text=True,
         check=False,
+        env=module_env(),
     )
     if proc.returncode != 0:
         raise RuntimeError(f"reference driver failed:\n{proc.stderr}")

@@ -1,6 +1,6 @@
 """h5maps vectors: maps, and the items they decode to or the error they raise.
 
-    python tools/vectors/h5maps_cases.py [--out spec/vectors]
+    python -m tools.vectors.h5maps_cases [--out spec/vectors]
 
 Unlike the other kinds, these come from ``blissdata_core.h5maps`` (the
 reference client does not decode h5maps; its writer is not part of it):
@@ -13,16 +13,13 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from valuerepr import array_repr  # noqa: E402
+from tools import ROOT
+from tools.vectors.valuerepr import array_repr
 
 FILE = "/data/id00/sample/sample_0001.h5"
 
@@ -445,5 +442,5 @@ def write(out: Path) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=str(HERE.parents[1] / "spec" / "vectors"))
+    parser.add_argument("--out", default=str(ROOT / "spec" / "vectors"))
     write(Path(parser.parse_args().out))

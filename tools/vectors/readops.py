@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import valuerepr
+from tools.vectors import valuerepr
 
 MAX_CURSOR_READS = 5
 

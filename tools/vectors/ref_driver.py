@@ -1,13 +1,24 @@
 """Drive the reference client (blissdata 2.x) for the vector generator and runner.
 
-Runs inside the reference client's own virtualenv: it imports ``blissdata``
-and, from this directory, ``valuerepr`` only.  It reads one JSON job on stdin
+Runs inside the reference client's own virtualenv, as
+``python -m tools.vectors.ref_driver`` with the repository root on its path
+(``tools.module_env()``): it imports ``blissdata`` and, from this package,
+``readops`` and ``valuerepr`` only.  It reads one JSON job on stdin
 and writes one JSON result on stdout.  Jobs:
 
 ``produce``   publish a scan with the reference client, return the entries and
               the scan documents it wrote;
 ``read``      load a scan with the reference client and run read operations;
 ``validate``  check documents against the reference's own models.
+
+and, for the interop matrix (``tools.conformance.interop``; the work itself is
+in ``interop_peer``, shared with the project's side):
+
+``play``         publish scenario scans;
+``read_scans``   load closed scans and read them;
+``follow``       read the next scan live, with a cursor group;
+``h5_describe``  the reference's live HDF5 view (``blissdata.h5api.redis_hdf5``);
+``blisswriter``  write scans with blisswriter 3.0's ``ScanWriter``, one after another.
 """
 
 from __future__ import annotations
@@ -17,13 +28,12 @@ import os
 import sys
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-warnings.filterwarnings("ignore")
+import numpy as np
+import redis
 
-import numpy as np  # noqa: E402
-import readops  # noqa: E402
-import redis  # noqa: E402
-import valuerepr  # noqa: E402
+from tools.vectors import interop_peer, readops, valuerepr
+
+warnings.filterwarnings("ignore")
 
 
 def _error(exc: BaseException) -> dict:
@@ -182,13 +192,103 @@ def store(job: dict) -> dict:
     }
 
 
-HANDLERS = {"init": init, "produce": produce, "read": read, "validate": validate, "store": store}
+def _make_definition(name, dtype, shape, info):
+    from blissdata.streams.default import Stream
+
+    return Stream.make_definition(name, dtype, shape, info)
+
+
+def play(job: dict) -> dict:
+    ds = _data_store(job["url"])
+    return {"scans": [interop_peer.play(ds, _make_definition, spec) for spec in job["scans"]]}
+
+
+def read_scans(job: dict) -> dict:
+    ds = _data_store(job["url"])
+    return {
+        "scans": [
+            interop_peer.read_scan(ds, s["key"], s["streams"], s.get("store_ops", []))
+            for s in job["scans"]
+        ]
+    }
+
+
+def follow(job: dict) -> dict:
+    from blissdata.exceptions import EndOfStream
+    from blissdata.streams.base import CursorGroup
+
+    ds = _data_store(job["url"])
+    return interop_peer.follow_scan(
+        ds, job["since"], CursorGroup, EndOfStream, job["json_streams"], job.get("timeout", 60)
+    )
+
+
+def h5_describe(job: dict) -> dict:
+    from blissdata.h5api.redis_hdf5 import File
+
+    ds = _data_store(job["url"])
+    out = {}
+    for path in job["files"]:
+        # relative files of external datasets are opened from the current directory
+        if os.path.isdir(os.path.dirname(path)):
+            os.chdir(os.path.dirname(path))
+        try:
+            f = File(path, data_store=ds)
+            out[path] = {"tree": interop_peer.describe_entries(f, f.keys())}
+        except Exception as exc:
+            import traceback
+
+            out[path] = {**_error(exc), "traceback": traceback.format_exc()[-1500:]}
+    return {"files": out}
+
+
+def blisswriter(job: dict) -> dict:
+    from blisswriter.scan_writer import ScanWriter, ScanWritingStatus
+
+    ds = _data_store(job["url"])
+    out = []
+    for key in job["keys"]:
+        status = ScanWritingStatus()
+        try:
+            ScanWriter(ds.load_scan(key), status).run()
+            out.append({"state": status.state.name, "message": str(status.state_msg or "")})
+        except Exception as exc:
+            out.append({"state": "EXCEPTION", **_error(exc)})
+    return {"statuses": out}
+
+
+HANDLERS = {
+    "init": init,
+    "produce": produce,
+    "read": read,
+    "validate": validate,
+    "store": store,
+    "play": play,
+    "read_scans": read_scans,
+    "follow": follow,
+    "h5_describe": h5_describe,
+    "blisswriter": blisswriter,
+}
 
 
 def run_job(job: dict) -> dict:
     if job["op"] == "batch":
+        if job.get("isolate"):  # a job that fails does not stop the others
+            return {"results": [_isolated(one) for one in job["jobs"]]}
         return {"results": [run_job(one) for one in job["jobs"]]}
     return HANDLERS[job["op"]](job)
+
+
+def _isolated(job: dict) -> dict:
+    try:
+        return run_job(job)
+    except Exception as exc:
+        import traceback
+
+        return {
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc()[-2000:],
+        }
 
 
 def main() -> None:

@@ -182,7 +182,7 @@ def test_what_cannot_be_referenced_says_why(tmp_path):
     cbf = FileRun(0, 1, str(tmp_path / "a.cbf"), "cbf", None, 0)
     with pytest.raises(ExternalDataError, match="'cbf'"):
         external_storage([cbf], "uint16", SHAPE)
-    with pytest.raises(ExternalDataError, match="'cbf' files .* does not read"):
+    with pytest.raises(ExternalDataError, match="a.cbf"):  # fabio reads cbf; no such file
         read_points([cbf], range(1), "uint16", SHAPE, "'x'")
     h5 = str(tmp_path / "not.edf")
     with h5py.File(h5, "w") as f:

@@ -1,8 +1,9 @@
 """Every conformance vector of spec/vectors, run against blissdata_core (one test a case).
 
-The vectors come from the reference client (tools/vectors/generate.py); the
-harness is the one of ``tools/conformance/run.py``, so this test and the
-command line runner judge alike.
+The vectors come from the reference client (``python -m tools.vectors.generate``);
+the harness is the one of ``python -m tools.conformance.run``, so this test and
+the command line runner judge alike.  ``tools`` is imported from the repository
+root, which pytest puts on ``sys.path`` for the root ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-HARNESS_DIR = ROOT / "tools" / "conformance"
-if not HARNESS_DIR.is_dir():  # an installed package, without the checkout
+if not (ROOT / "tools" / "conformance").is_dir():  # an installed package, without the checkout
     pytest.skip(
         "tools/conformance is not available outside the source tree", allow_module_level=True
     )
-sys.path.insert(0, str(HARNESS_DIR))
 
-from adapters import CoreAdapter  # noqa: E402
-from harness import VECTOR_FILES, case_id, load_vectors, run_case  # noqa: E402
+from tools.conformance.adapters import CoreAdapter  # noqa: E402
+from tools.conformance.harness import VECTOR_FILES, case_id, load_vectors, run_case  # noqa: E402
 
 CASES = [c for c in load_vectors() if c["kind"] != "document"]
 
@@ -39,13 +38,14 @@ def test_vector(case: dict, redis_url: str) -> None:
 
 
 def test_runner_command_line(redis_url: str) -> None:
-    """tools/conformance/run.py prints one line a case and the closing count."""
+    """``python -m tools.conformance.run`` prints one line a case and the closing count."""
     import subprocess
 
     proc = subprocess.run(
         [
             sys.executable,
-            str(HARNESS_DIR / "run.py"),
+            "-m",
+            "tools.conformance.run",
             "--impl",
             "core",
             "--redis",
@@ -56,6 +56,7 @@ def test_runner_command_line(redis_url: str) -> None:
         capture_output=True,
         text=True,
         check=False,
+        cwd=ROOT,
     )
     lines = proc.stdout.strip().splitlines()
     n = sum(c["kind"] == "malformed" for c in CASES)
@@ -73,7 +74,8 @@ def test_vectors_regenerate_identically(reference_python, redis_url: str, tmp_pa
     proc = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "tools" / "vectors" / "generate.py"),
+            "-m",
+            "tools.vectors.generate",
             "--redis",
             redis_url,
             "--ref-python",
@@ -84,6 +86,7 @@ def test_vectors_regenerate_identically(reference_python, redis_url: str, tmp_pa
         capture_output=True,
         text=True,
         check=False,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
     for name in (
@@ -96,15 +99,18 @@ def test_vectors_regenerate_identically(reference_python, redis_url: str, tmp_pa
     ):
         fresh = json.loads((tmp_path / name).read_text())
         checked_in = json.loads((ROOT / "spec" / "vectors" / name).read_text())
-        assert fresh == checked_in, f"{name} differs: regenerate with tools/vectors/generate.py"
+        assert fresh == checked_in, (
+            f"{name} differs: regenerate with python -m tools.vectors.generate"
+        )
 
 
 def test_vector_files_follow_their_format() -> None:
     """Every vector file validates against spec/vectors/format.schema.json; names are unique."""
     import json
 
-    from harness import vectors_dir
     from jsonschema import Draft202012Validator
+
+    from tools.conformance.harness import vectors_dir
 
     directory = vectors_dir()
     validator = Draft202012Validator(json.loads((directory / "format.schema.json").read_text()))

@@ -49,12 +49,6 @@ def test_raw_int64_lists_decode_as_numpy_does(values):
     assert np.array_equal(h5maps.decode_value(values, "/x").data, np.array(values, np.int64))
 
 
-def test_one_h5map_error_class():
-    # the writer and the facade re-export the core's class (when installed)
-    for module in ("blissdata_h5.errors", "blissdata_writer.errors"):
-        assert pytest.importorskip(module).H5MapError is H5MapError
-
-
 def test_scan_without_h5maps_gets_the_default_tree_at_its_path():
     class Plain:
         number, name, path = 4, "ct", "/data/x.h5"

@@ -1,7 +1,7 @@
 """The JSON Schemas of spec/schemas and blissdata_core.schemas.
 
 Valid samples are documents the reference client wrote (generated into
-spec/vectors/documents.json by tools/vectors/generate.py); broken ones are
+spec/vectors/documents.json by ``python -m tools.vectors.generate``); broken ones are
 variants of them that the protocol forbids.
 """
 
@@ -46,12 +46,13 @@ def test_packaged_copy_matches_spec() -> None:
     if not (ROOT / "spec" / "schemas").is_dir():
         pytest.skip("not a source checkout")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "sync_spec.py"), "--check"],
+        [sys.executable, "-m", "tools.sync_spec", "--check"],
         capture_output=True,
         text=True,
         check=False,
+        cwd=ROOT,
     )
-    assert proc.returncode == 0, f"run tools/sync_spec.py:\n{proc.stdout}"
+    assert proc.returncode == 0, f"run python -m tools.sync_spec:\n{proc.stdout}"
 
 
 def test_enough_samples() -> None:
@@ -149,9 +150,10 @@ def test_validators_are_compiled_once() -> None:
 @pytest.mark.interop
 def test_live_reference_documents_validate(reference_python, redis_url: str) -> None:
     """Publish a scan with the reference client now and validate what it wrote."""
-    driver = ROOT / "tools" / "vectors" / "ref_driver.py"
-    if not driver.exists():
+    if not (ROOT / "tools" / "vectors" / "ref_driver.py").exists():
         pytest.skip("tools/vectors is not available outside the source tree")
+    from tools import module_env
+
     job = {
         "op": "produce",
         "url": redis_url,
@@ -169,11 +171,12 @@ def test_live_reference_documents_validate(reference_python, redis_url: str) -> 
         ],
     }
     proc = subprocess.run(
-        [str(reference_python), str(driver)],
+        [str(reference_python), "-m", "tools.vectors.ref_driver"],
         input=json.dumps(job),
         capture_output=True,
         text=True,
         check=False,
+        env=module_env(),
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)

@@ -195,16 +195,19 @@ def test_cursor_first_read_of_one_large_batch_is_not_copied(new_scan) -> None:
     scan.close()
 
 
-def test_cursor_first_read_of_many_streams_goes_through_hiredis(new_scan) -> None:
-    """Many streams of small points: the first read asks for many entries of
-    unknown size, which hiredis parses faster than the zero-copy reader."""
+def test_cursor_first_read_probes_one_entry_of_small_points(new_scan) -> None:
+    """Streams of small points: the first read takes one entry a stream (its size
+    sizes the rest); without copy unless that is many entries in all, which
+    hiredis parses faster than the zero-copy reader."""
     from blissdata_core.streams import cursor
 
-    scan, streams = new_scan(**{f"c{i}": ("<f8", ()) for i in range(10)})
+    scan, streams = new_scan(**{f"c{i}": ("<f8", ()) for i in range(40)})
     states = [cursor._CursorState(s) for s in streams.values()]
+    assert {s.count for s in states} == {1}
     assert not cursor._zero_copy(states)
-    assert cursor._zero_copy(states[:1])  # one stream: a few entries, maybe one large batch
+    assert cursor._zero_copy(states[:10])
     states[0].resize([parse_entry_of(b"x" * 100_000)])  # entries of 100 kB seen
+    assert states[0].count == cursor.READ_BYTES // 100_000
     assert cursor._zero_copy(states)
 
 

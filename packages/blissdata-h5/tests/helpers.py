@@ -62,7 +62,8 @@ def tmp_h5(tmp_path: Any, name: str = "data.h5") -> str:
 def write_file_like_writer(path: str, h5map: dict, stream_data: dict[str, np.ndarray]) -> None:
     """Our own careful mapping h5maps -> HDF5 (as blisswriter 3.0 lays it out).
 
-    Used until the project's writer is available; streamed datasets get the
+    The files this package's tests compare the facade with (the writers' own
+    files are compared in tests/integration); streamed datasets get the
     stream's data, and no dataset at all when the stream has no point.
     """
     from blissdata_h5 import values
@@ -97,7 +98,8 @@ def write_file_like_writer(path: str, h5map: dict, stream_data: dict[str, np.nda
             dset = parent.create_dataset(name, data=values.decode(value, name))
         attrs(dset, attributes)
 
-    with h5py.File(path, "a") as f:
+    # the root tracks creation order (entries, attributes), as the writers make it
+    with h5py.File(path, "a", track_order=True) as f:
         attrs(f, h5map.get("attributes", {}))
         for name, child in h5map.get("children", {}).items():
             item(f, name, child)

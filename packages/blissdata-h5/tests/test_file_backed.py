@@ -214,3 +214,29 @@ def test_frames_never_saved_raise(data_store, tmp_path):
         np.testing.assert_array_equal(image[0:2], np.stack([frame(0), frame(1)]))
         with pytest.raises(ExternalDataError, match="/1.1/det/image.*up to 2"):
             image[2]
+
+
+@pytest.mark.parametrize("file_format, ext", [("EDFGZ", "edf.gz"), ("EDF", "edf")])
+def test_lima_frames_saved_by_fabio(data_store, tmp_path, file_format, ext):
+    """Frames fabio saved (gzip'ed EDF too), shown live by the facade through fabio."""
+    fabio_edf = pytest.importorskip("fabio.edfimage")
+    path = str(tmp_path / "s.h5")
+    saving = {"file_path": str(tmp_path / "scan0001" / f"det_%04d.{ext}"), "data_path": "/data",
+              "file_format": file_format, "file_offset": 0, "frames_per_file": 2}  # fmt: skip
+    definition = LimaStream.make_definition("det:image", "uint16", SHAPE, "x", 0, 5, 0, saving)
+    scan, stream = publish(data_store, path, definition)
+    frames = np.stack([frame(i) for i in range(5)])
+    os.makedirs(tmp_path / "scan0001")
+    for run in stream.file_runs(0, 5):
+        image = fabio_edf.EdfImage(data=frames[run.start])
+        for data in frames[run.start + 1 : run.stop]:
+            image.append_frame(data=data)
+        image.write(run.file_path)
+    stream.send_status(4, 4)
+    scan.stop()
+    with blissdata_h5.File(path, data_store=data_store, source="redis") as f:
+        image = f["1.1/det/image"]
+        assert (image.shape, image.dtype) == (frames.shape, np.dtype("uint16"))
+        np.testing.assert_array_equal(image[()], frames)
+        np.testing.assert_array_equal(image[3], frames[3])
+        np.testing.assert_array_equal(image[4:0:-2, 1], frames[4:0:-2, 1])

@@ -19,7 +19,7 @@ from blissdata_core.errors import MissingPluginException
 from blissdata_core.streams import plugins
 from blissdata_h5 import cli
 
-#: A plugin the producer has and the reader lacks (as lima2 or mosca streams today).
+#: A plugin the producer has and the reader lacks.
 PLUGIN = "plugin_the_reader_lacks"
 
 

@@ -1,4 +1,10 @@
-"""The live facade equals h5py on the file the writer writes for the same h5maps."""
+"""The live facade equals h5py on the file a writer writes for the same h5maps.
+
+The file is written by this package's careful mapping h5maps -> HDF5 (as
+blisswriter 3.0 lays it out, ``helpers.write_file_like_writer``); the real
+writers' files are compared with the facade in the interop matrix
+(``tests/integration``).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +18,6 @@ from hypothesis import strategies as st
 from strategies import streams, trees
 
 import blissdata_h5
-
-try:
-    from blissdata_writer.scan_writer import ScanWriter
-except ImportError:  # the project's writer is not installed: our own careful mapping
-    ScanWriter = None
 
 _counter = itertools.count()
 
@@ -33,10 +34,6 @@ def scans(draw: st.DrawFn) -> list[tuple[dict, dict]]:
 
 
 def write_file(data_store, key: str, path: str, data: dict) -> None:
-    if ScanWriter is not None:
-        status = ScanWriter(data_store, key).run()
-        assert status.state == "complete", status
-        return
     # a writer works from the h5maps as Redis gives them back (JSON floats included)
     published = data_store.load_scan(key).info["h5maps"][path]
     write_file_like_writer(path, published, data)

@@ -6,6 +6,7 @@ import base64
 import io
 import os
 import threading
+import time
 
 import h5py
 import numpy as np
@@ -181,6 +182,34 @@ def test_live_lengths_and_waiting(data_store, tmp_path):
         assert x[-1] == 5 and x.shape == (6,)
 
 
+def test_iterating_a_live_dataset_follows_it_to_the_end(data_store, tmp_path):
+    """With wait_timeout, ``for point in dataset`` goes on until the stream ends."""
+    path = str(tmp_path / "follow.h5")
+    scan = make_scan(
+        data_store,
+        path,
+        h5maps=entry_map(1, {"x": {"type": "stream", "stream": "x"}}),
+        streams={"x": ("int64", ())},
+    )
+    send(scan, "x", np.arange(2))
+
+    def later():
+        for i in range(2, 6):
+            time.sleep(0.02)
+            send(scan, "x", np.array([i]))
+        scan.stop()
+        scan.close()
+
+    thread = threading.Thread(target=later)
+    with open_redis(path, data_store, wait_timeout=30) as f:
+        x = f["1.1/x"]
+        thread.start()
+        assert list(x) == [0, 1, 2, 3, 4, 5]
+    thread.join()
+    with open_redis(path, data_store) as f:  # without wait_timeout: what is there now
+        assert list(f["1.1/x"]) == [0, 1, 2, 3, 4, 5]
+
+
 def test_empty_stream_dataset_vanishes_at_close_like_in_the_file(data_store, tmp_path):
     path = str(tmp_path / "empty.h5")
     scan = make_scan(
@@ -281,16 +310,6 @@ def test_free_dimension_points_are_padded_like_the_writer(data_store, tmp_path):
         np.testing.assert_array_equal(f["1.1/i"][0], [[1, 0, 0], [1, 0, 0]])
     scan.stop()
     scan.close()
-    try:
-        from blissdata_writer.scan_writer import ScanWriter
-    except ImportError:
-        return
-    assert ScanWriter(data_store, scan.key).run().state == "complete"
-    with h5py.File(path, "r") as theirs:
-        with open_redis(path, data_store) as ours:
-            for name in ("1.1/f", "1.1/i"):
-                assert ours[name].shape == theirs[name].shape
-                np.testing.assert_array_equal(ours[name][()], theirs[name][()])
 
 
 # --- files being written -------------------------------------------------------------
@@ -369,89 +388,6 @@ def test_auto_without_a_reachable_redis_reads_the_file(tmp_path):
         blissdata_h5.File(path, data_store=unreachable, source="redis")
 
 
-# --- virtual and external binary datasets against the writer's file ---------------------
-
-
-def test_virtual_and_external_binary_datasets_equal_the_writers_file(data_store, tmp_path):
-    writer = pytest.importorskip("blissdata_writer.scan_writer")
-    frames = tmp_path / "frames.h5"
-    with h5py.File(frames, "w") as h5:
-        h5["data"] = np.arange(60, dtype=np.uint16).reshape(6, 10)
-    raw = tmp_path / "raw.bin"
-    raw.write_bytes(np.arange(8, dtype="<i4").tobytes())
-    path = str(tmp_path / "vds.h5")
-    h5map = entry_map(
-        1,
-        {
-            "stack": {
-                "type": "virtual_dataset",
-                "dtype": "<u2",
-                "shape": [4, 10],
-                "attributes": {"interpretation": "image"},
-                "virtual_sources": [
-                    {
-                        "vspace": {"start": [0, 0], "count": [3, 10]},
-                        "src_file": str(frames),
-                        "src_dataset": "/data",
-                        "src_space": {"start": [0, 0], "stride": [2, 1], "count": [3, 10]},
-                    }
-                ],
-            },
-            "raw": {
-                "type": "external_binary_dataset",
-                "dtype": "<i4",
-                "shape": [2, 3],
-                "files": [{"name": str(raw), "offset": 8, "size": 24}],
-            },
-        },
-    )
-    scan = make_scan(data_store, path, h5maps=h5map)
-    scan.stop()
-    scan.close()
-    assert writer.ScanWriter(data_store, scan.key).run().state == "complete"
-    with h5py.File(path, "r") as theirs, open_redis(path, data_store) as ours:
-        for name in ("1.1/stack", "1.1/raw"):
-            assert ours[name].dtype == theirs[name].dtype
-            assert ours[name].shape == theirs[name].shape
-            np.testing.assert_array_equal(ours[name][()], theirs[name][()])
-        assert (
-            ours["1.1/stack"].attrs["interpretation"] == theirs["1.1/stack"].attrs["interpretation"]
-        )
-
-
-def test_relative_soft_links_resolve_as_in_hdf5(data_store, tmp_path):
-    writer = pytest.importorskip("blissdata_writer.scan_writer")
-    path = str(tmp_path / "rel.h5")
-    h5map = entry_map(
-        1,
-        {
-            "g": {
-                "type": "group",
-                "children": {
-                    "value": 5,
-                    "same": {"type": "soft_link", "target_path": "value"},
-                    "dot": {"type": "soft_link", "target_path": "./value"},
-                    "up": {"type": "soft_link", "target_path": "../top"},
-                },
-            },
-            "top": 1,
-        },
-    )
-    scan = make_scan(data_store, path, h5maps=h5map)
-    scan.stop()
-    scan.close()
-    assert writer.ScanWriter(data_store, scan.key).run().state == "complete"
-    with h5py.File(path, "r") as theirs, open_redis(path, data_store) as ours:
-        for name in ("1.1/g/same", "1.1/g/dot", "1.1/g/up", "1.1/g/none"):
-            assert (name in ours) == (name in theirs), name
-            if theirs.get(name) is not None:
-                assert ours[name][()] == theirs[name][()]
-        # '..' is a plain name in HDF5: the link exists but dangles
-        assert ours.get("1.1/g/up") is None and theirs.get("1.1/g/up") is None
-        with pytest.raises(KeyError):
-            ours["1.1/g/up"]
-
-
 def test_a_scan_with_a_broken_root_does_not_hide_the_others(data_store, tmp_path, caplog):
     path = str(tmp_path / "mixed.h5")
     make_scan(data_store, path, 1, h5maps={"type": "soft_link", "target_path": "/x"})
@@ -488,32 +424,6 @@ def test_a_symlinked_path_finds_the_same_scans(data_store, tmp_path):
     make_scan(data_store, str(real_dir / "s.h5"), 1, h5maps=entry_map(1, {"v": 1}))
     with open_redis(str(tmp_path / "alias" / "s.h5"), data_store) as f:
         assert list(f) == ["1.1"]
-
-
-def test_writer_writes_the_default_tree_the_facade_shows(data_store, tmp_path):
-    # a scan without h5maps (a Bluesky run, say) that names a file gets that file
-    writer = pytest.importorskip("blissdata_writer.scan_writer")
-    from compare import assert_same_tree
-
-    path = str(tmp_path / "plain.h5")
-    scan = data_store.create_scan(
-        {"name": "ct", "number": 3, "data_policy": "no_policy", "path": path},
-        info={"title": "ct 0.1", "start_time": "2026-11-26T10:00:00+01:00"},
-    )
-    scan.create_stream(Stream.make_definition("axis:sx", "float64", ()))
-    scan.create_stream(Stream.make_definition("diode", "int32", ()))
-    scan.prepare()
-    scan.start()
-    send(scan, "diode", np.arange(4, dtype=np.int32))
-    send(scan, "axis:sx", np.linspace(0, 1, 4))
-    scan.stop()
-    scan.close()
-    status = writer.ScanWriter(data_store, scan.key).run()
-    assert status.state == "complete", status
-    with h5py.File(path, "r") as theirs:
-        assert theirs["3.1/measurement/diode"][()].tolist() == [0, 1, 2, 3]
-        with open_redis(path, data_store) as ours:
-            assert_same_tree(ours, theirs)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+from helpers import entry_map, make_scan, send
 
 import blissdata_h5
 
@@ -46,11 +47,13 @@ def test_stored_attribute_dtype_tells_ascii_from_utf8(stored):
 
 
 def test_live_data_has_no_storage(data_store, tmp_path):
-    from live_scan import LiveScan
-
-    scan = LiveScan(data_store, str(tmp_path / "live.h5"))
-    scan.publish(2)
-    with blissdata_h5.File(scan.path, data_store=data_store, source="redis") as f:
-        diode = f[f"{scan.entry}/measurement/diode1"]
+    path = str(tmp_path / "live.h5")
+    measurement = {"type": "group", "attributes": {"NX_class": "NXcollection"}}
+    measurement["children"] = {"diode1": {"type": "stream", "stream": "diode1"}}
+    h5map = entry_map(1, {"measurement": measurement})
+    scan = make_scan(data_store, path, h5maps=h5map, streams={"diode1": ("float64", ())})
+    send(scan, "diode1", np.arange(2.0))
+    with blissdata_h5.File(path, data_store=data_store, source="redis") as f:
+        diode = f["1.1/measurement/diode1"]
         assert diode.chunks is None and diode.filters == []
-        assert f[scan.entry].attrs.stored_dtype("NX_class") is None
+        assert f["1.1"].attrs.stored_dtype("NX_class") is None

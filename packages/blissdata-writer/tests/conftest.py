@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from writer_helpers import BlissWriter
-
-
-@pytest.fixture
-def blisswriter(reference_python: Path, redis_url: str, tmp_path: Path) -> Iterator[BlissWriter]:
-    writer = BlissWriter(reference_python, redis_url, tmp_path / "blisswriter.log")
-    try:
-        yield writer
-    finally:
-        writer.stop()
 
 
 @pytest.fixture

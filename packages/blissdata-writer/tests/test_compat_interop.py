@@ -17,6 +17,7 @@ import subprocess
 import threading
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -221,6 +222,44 @@ def test_ewoksdata_reads_the_written_file(compat_python, redis_url, data_store, 
     assert hdf5_rows["hdf5"] == expected
 
 
+EWOKS_LIMA_FILE = """
+from ewoksdata.data.bliss import iter_bliss_scan_data_from_hdf5
+path, number = sys.argv[1], int(sys.argv[2])
+rows = iter_bliss_scan_data_from_hdf5(path, number, lima_names=["lima_simulator"],
+                                      counter_names=["diode1"], retry_timeout=30)
+emit([[row["diode1"], row["lima_simulator"].tolist()] for row in rows])
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ewoksdata_reads_lima_frames_of_the_written_file(
+    compat_python, redis_url, data_store, tmp_path, mode
+):
+    """ewoksdata finds a Lima detector's frames where BLISS files keep them
+    (``instrument/<lima>/data``), through dynamic_hdf5 with ``lima_names``."""
+    path = str(tmp_path / "sample.h5")
+    scan = simulate_scan(
+        data_store, "ascan", npoints=3, count_time=0, path=path, detectors=("diode", "lima")
+    )
+    subprocess.run(
+        [str(Path(os.sys.executable).parent / "blissdata-writer"), "write", redis_url, scan.key],
+        check=True, timeout=TIMEOUT, capture_output=True,
+    )  # fmt: skip
+    (rows,) = run_peer(compat_python, mode, redis_url, EWOKS_LIMA_FILE, path, scan.number)
+    streams = scan.streams
+    assert [row[0] for row in rows] == [float(streams["diode:diode1"][i]) for i in range(3)]
+    frames = streams["lima_simulator:image"][0:3]
+    assert [np.array(row[1]).tolist() for row in rows] == [f.tolist() for f in frames]
+    # a scan file without the Lima dataset (the writer has not made it): the Lima files
+    bare = str(tmp_path / "bare.h5")
+    with h5py.File(bare, "w") as f:
+        f[f"{scan.number}.1/measurement/diode1"] = [row[0] for row in rows]
+        f.create_group(f"{scan.number}.1/instrument")
+        f[f"{scan.number}.1/end_time"] = "2026-01-01T00:00:00"
+    (rows,) = run_peer(compat_python, mode, redis_url, EWOKS_LIMA_FILE, bare, scan.number)
+    assert [np.array(row[1]).tolist() for row in rows] == [f.tolist() for f in frames]
+
+
 # -- blissoda --------------------------------------------------------------------------------
 
 BLISSODA_FOLLOW = """
@@ -353,7 +392,9 @@ from blissdata.exceptions import EndOfStream
 ds = DataStore(sys.argv[1])
 scan = ds.load_scan(sys.argv[2])
 l2, mca = scan.streams["lima2:frame"], scan.streams["mosca:spectrum_det00"]
-emit([type(l2).__name__, type(mca).__name__, isinstance(l2, LimaDirectAccess)])
+import blissdata_lima2, blissdata_mosca.stream
+emit([type(l2).__name__, type(mca).__name__, isinstance(l2, LimaDirectAccess),
+      isinstance(l2, blissdata_lima2.Lima2Stream), isinstance(mca, blissdata_mosca.stream.MoscaStream)])
 emit([len(l2), l2.dtype.name, list(l2.shape), l2[1].tolist(), l2[1:4].shape])
 views = CursorGroup([l2, mca]).read(timeout=10)
 emit(sorted([s.name, v.index, len(v)] for s, v in views.items()))
@@ -416,7 +457,9 @@ def test_lima2_and_mosca_plugins_publish_and_read_back(compat_python, redis_url,
         )
     finally:
         conductor.close()
-    assert opened == ["Lima2Stream", "MoscaStream", True]
+    # the installed plugins' own classes (blisswriter writes lima2 only for an
+    # isinstance of blissdata_lima2.Lima2Stream), not the project's stand-ins
+    assert opened == ["Lima2Stream", "MoscaStream", True, True, True]
     # sealed with a master file: frames come from that file (dynamic_hdf5 -> blissdata_h5)
     assert lima2 == [4, "uint16", [3, 5], frames[1].tolist(), [3, 3, 5]]
     # both plugins read their last status only: a first read sees everything up to it

@@ -14,7 +14,7 @@ from blissdata_core import DataStore, Stream
 from blissdata_core.streams import plugins
 from blissdata_writer.status import TERMINAL_STATES, read_status
 
-#: A plugin the producer has and the writer lacks (as lima2 or mosca streams today).
+#: A plugin the producer has and the writer lacks.
 PLUGIN = "plugin_the_writer_lacks"
 
 

@@ -187,6 +187,20 @@ class ExternalDataError(BlissdataError):
     """Data referenced by a stream (a file, a frame) could not be read."""
 
 
+class LimaServerError(ExternalDataError):
+    """The Lima detector server (Tango) gave no frame: pytango is missing, the
+    device is unreachable or refused, or its answer could not be decoded."""
+
+
+class NoImageAvailable(LimaServerError):
+    """The Lima server holds no frame yet (asked before its first frame)."""
+
+
+class FrameNoMoreThereError(ExternalDataError, IndexNoMoreThereError):
+    """A lima frame that was acquired but is in no file, and no longer (or never
+    verifiably) in the detector server's memory."""
+
+
 class LimaInfoError(BlissdataError, ValueError):
     """A ``lima_info`` block this client cannot use."""
 

@@ -28,6 +28,9 @@ Fixtures
     with the reason, when it cannot be created (no network...).
     ``$BLISSDATA_REFERENCE_PYTHON`` names an existing interpreter instead.
 
+Helper :func:`gevent_patched` tells whether the process runs under gevent's
+monkey-patching (``nox -s gevent``), for the few tests that cannot make sense there.
+
 Helper :func:`run_reference` runs a Python snippet with that interpreter and
 returns its stdout (``sys.argv[1:]`` are the extra arguments)::
 
@@ -83,6 +86,12 @@ REFERENCE_REQUIREMENTS = (
     "redis==5.2.1",
     "pydantic==2.11.7",
 )
+
+
+def gevent_patched() -> bool:
+    """Whether gevent's monkey-patching made threads greenlets here (gevent is not imported)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("threading"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -545,3 +554,81 @@ def write_edf(
             text += " " * (-(len(text) + 2) % 512) + "}\n"
             handle.write(text.encode("ascii"))
             handle.write(data.tobytes())
+
+
+# -- third-party stream plugins with the reference client -----------------------------------------
+
+#: The mosca plugin and its client, installed (--no-deps) into a directory that
+#: goes on the reference interpreter's PYTHONPATH: blisswriter 3.0.0 brings
+#: blissdata-lima2 into the reference venv, not blissdata-mosca.
+REFERENCE_MOSCA_PACKAGES = (
+    "blissdata-mosca==2.0.5",
+    "mosca-client==2.0.5",
+    "ruamel.yaml",
+    "tabulate",
+)
+
+
+def reference_mosca_path() -> Path:
+    """A directory holding blissdata-mosca for the reference interpreter (built once, cached)."""
+    python = reference_python_path()
+    target = cache_dir() / "reference-mosca-2.0.5"
+    marker = target / ".blissdata-complete"
+    wanted = "\n".join(REFERENCE_MOSCA_PACKAGES)
+    if marker.exists() and marker.read_text() == wanted:
+        return target
+    with _file_lock(cache_dir() / "reference-mosca.lock"):
+        if marker.exists() and marker.read_text() == wanted:
+            return target
+        import shutil
+
+        shutil.rmtree(target, ignore_errors=True)
+        cmd = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+               "--no-deps", "--target", str(target), *REFERENCE_MOSCA_PACKAGES]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        if proc.returncode != 0:
+            shutil.rmtree(target, ignore_errors=True)
+            raise ReferenceUnavailable(f"cannot install blissdata-mosca: {proc.stderr[-500:]}")
+        marker.write_text(wanted)
+    return target
+
+
+class FakeLima2Conductor:
+    """A Lima2 conductor answering only its version (all blissdata-lima2 asks when it
+    opens a stream); frames asked of it get 404.  A context manager; ``port`` is its port."""
+
+    VERSION = "4.3.2"  # the lima2-client the peers install
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        version = self.VERSION
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                found = self.path == "/version/conductor"
+                body = f'"{version}"'.encode() if found else b"null"
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeLima2Conductor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -69,10 +69,9 @@ def drain(scan) -> dict[str, np.ndarray]:
     }
 
 
-# a reader process: the same drain(), imported from this file
+# a reader process: the same drain(), imported from this file (PYTHONPATH: its directory)
 READER = r"""
 import json, sys
-sys.path.insert(0, sys.argv[3])
 from blissdata_core import DataStore
 from test_concurrent_readers import drain
 store = DataStore(sys.argv[1])
@@ -137,9 +136,10 @@ def test_fifty_readers_lose_and_duplicate_nothing(fault_server, record_property)
         for _ in range(PROCESS_READERS):
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-c", READER, url, key, HERE],
+                    [sys.executable, "-c", READER, url, key],
                     stdout=subprocess.PIPE,
                     text=True,
+                    env={**os.environ, "PYTHONPATH": HERE},
                 )
             )
         for proc in processes:

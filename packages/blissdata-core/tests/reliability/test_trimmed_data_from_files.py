@@ -1,15 +1,12 @@
 """After the memory manager trimmed a scan, readers get its data from the file.
 
-Two ways: the ``hdf5_fallback`` plugin (the producer saves the stream into an
-HDF5 dataset it declares), and the h5 facade (``source="auto"``) over the file
-the writer wrote.  Both also under the read-only ACL user.
+Here the ``hdf5_fallback`` plugin (the producer saves the stream into an HDF5
+dataset it declares), also under the read-only ACL user.  The other way, the h5
+facade (``source="auto"``) over the file the writer wrote, is in
+``tests/integration/test_trimmed_scans_from_files.py``.
 """
 
 from __future__ import annotations
-
-import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -82,64 +79,3 @@ def test_hdf5_fallback_stream_reads_trimmed_points_from_the_file(fault_server, t
                 plain = Stream(stream.event_stream)
                 with pytest.raises(IndexNoMoreThereError):
                     plain[7]
-
-
-def test_h5_facade_reads_trimmed_scans_from_the_written_file(fault_server, tmp_path):
-    blissdata_h5 = pytest.importorskip("blissdata_h5")
-    writer = shutil.which("blissdata-writer") or None
-    path = str(tmp_path / "written.h5")
-    h5map = {
-        "type": "group",
-        "attributes": {"NX_class": "NXroot"},
-        "children": {
-            "1.1": {
-                "type": "group",
-                "attributes": {"NX_class": "NXentry"},
-                "children": {
-                    "measurement": {
-                        "type": "group",
-                        "attributes": {"NX_class": "NXcollection"},
-                        "children": {"det": {"type": "stream", "stream": "det"}},
-                    }
-                },
-            }
-        },
-    }
-    with DataStore(fault_server.url) as store:
-        scan = store.create_scan(
-            {"name": "facade", "number": 1, "data_policy": "no_policy", "path": path}
-        )
-        det = scan.create_stream(Stream.make_definition("det", "float64", POINT))
-        info = scan.info
-        info["h5maps"] = {path: h5map}
-        scan.info = info
-        scan.prepare()
-        scan.start()
-        for i in range(NPOINTS):
-            det.send(data(i))
-        scan.stop()
-        scan.close()
-        command = ([writer] if writer else [sys.executable, "-m", "blissdata_writer.cli"]) + [
-            "write",
-            store.url,
-            scan.key,
-        ]
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0 and "No module named" in proc.stderr:
-            pytest.skip(f"no blissdata-writer to write the file: {proc.stderr.strip()}")
-        assert proc.returncode == 0, proc.stderr
-        expected = np.stack([data(i) for i in range(NPOINTS)])
-        with blissdata_h5.File(path, data_store=store.url, source="redis") as f:
-            assert np.array_equal(f["1.1/measurement/det"][()], expected)
-
-        assert trim_everything(store.url)["trimmed_closed"] == [scan.key]
-        with pytest.raises(IndexNoMoreThereError):
-            store.load_scan(scan.key).streams["det"][0]
-
-        create_readonly_user(fault_server.url, "reader", "pw")
-        for url in (store.url, f"redis://reader:pw@127.0.0.1:{fault_server.port}"):
-            with blissdata_h5.File(path, data_store=url, source="auto") as f:
-                dataset = f["1.1/measurement/det"]
-                assert dataset.shape == (NPOINTS, *POINT)
-                assert np.array_equal(dataset[()], expected)
-                assert np.array_equal(dataset[5:9, 0], np.arange(5.0, 9.0))

@@ -102,7 +102,16 @@ class Dataset(HLObject):
         if not self.shape:
             raise TypeError("Can't iterate over a scalar dataset")
         index = 0
-        while index < len(self):
+        while True:
+            if index >= len(self):
+                # a live dataset followed with a wait timeout: wait for the next row
+                timeout = self._file._wait_timeout
+                if (
+                    timeout is None
+                    or not self._node.live
+                    or not self._node.wait(index + 1, timeout)
+                ):
+                    return
             yield self[index]
             index += 1
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from blissdata_core.errors import ServerConnectionError
@@ -40,8 +41,20 @@ class File(Group):
     ``source="auto"``: Redis for what it holds, the file for entries and points
     only found there.  ``data_store`` is a ``DataStore`` or a URL (default: the
     ``BLISSDATA_REDIS_URL`` environment variable).  ``retry_timeout`` keeps
-    retrying to open/read a file that is being written.  ``wait_timeout`` makes
-    reads of points not published yet wait for them (``None``: IndexError).
+    retrying to open/read a file that is being written, every ``retry_period``
+    seconds.  ``wait_timeout`` makes reads of points not published yet wait
+    for them (``None``: IndexError).
+
+    With ``source="file"`` and a ``retry_timeout``, the file is followed as it
+    grows (the reference's ``dynamic_hdf5``): until a scan entry ended (its
+    ``end_time``, or its writer status SUCCEEDED/FAILED), opening a missing
+    object under it waits for it up to ``retry_timeout``, its datasets are
+    ``live`` and iterating one follows it to the end (each new row waited
+    for up to ``wait_timeout``, by default ``retry_timeout``).
+    ``lima_names``: detectors whose frames are read from the Lima files
+    (``lima_url_template``, ``lima_url_template_args``; see
+    :mod:`blissdata_h5.sources.lima_files`) while the file lacks
+    ``<scan>/instrument/<name>/data``.
     """
 
     _h5_type_name = "FILE"
@@ -54,6 +67,11 @@ class File(Group):
         source: str = "auto",
         retry_timeout: float | None = None,
         wait_timeout: float | None = None,
+        *,
+        retry_period: float | None = None,
+        lima_names: Sequence[str] = (),
+        lima_url_template: str | None = None,
+        lima_url_template_args: Mapping[str, str] | None = None,
     ):
         if mode != "r":
             raise ValueError(f"blissdata_h5 files are read-only: mode must be 'r', not {mode!r}")
@@ -66,9 +84,25 @@ class File(Group):
             "source": source,
             "retry_timeout": retry_timeout,
             "wait_timeout": wait_timeout,
+            "retry_period": retry_period,
         }
+        follow = source == "file" and retry_timeout is not None
+        if follow and wait_timeout is None:
+            wait_timeout = retry_timeout
         self._wait_timeout = wait_timeout
-        self._source = _make_source(self.filename, source, data_store, retry_timeout)
+        lima = None
+        if lima_names:
+            from .sources.lima_files import LimaFiles
+
+            lima = LimaFiles(
+                self.filename,
+                tuple(lima_names),
+                lima_url_template,
+                dict(lima_url_template_args or {}),
+            )
+        self._source = _make_source(
+            self.filename, source, data_store, retry_timeout, retry_period, follow, lima
+        )
         self._externals: dict[str, File] = {}
         self._closed = False
         super().__init__(self, "/", self._source.root())
@@ -194,12 +228,18 @@ class File(Group):
 
 
 def _make_source(
-    filename: str, source: str, data_store: DataStore | str | None, retry_timeout: float | None
+    filename: str,
+    source: str,
+    data_store: DataStore | str | None,
+    retry_timeout: float | None,
+    retry_period: float | None = None,
+    follow: bool = False,
+    lima: Any = None,
 ) -> Source:
     from .sources.hdf5 import Hdf5Source
 
     if source == "file":
-        return Hdf5Source(filename, retry_timeout)
+        return Hdf5Source(filename, retry_timeout, retry_period, follow, lima)
     try:
         store = _data_store(data_store, required=source == "redis")
     except ServerConnectionError:
@@ -207,7 +247,7 @@ def _make_source(
             raise
         store = None
     if store is None:  # auto, and no Redis configured (or reachable): the file alone
-        return Hdf5Source(filename, retry_timeout)
+        return Hdf5Source(filename, retry_timeout, retry_period, lima=lima)
     from .sources.redis import RedisSource
 
     redis_source = RedisSource(filename, store, owns_store=store is not data_store)
@@ -215,7 +255,7 @@ def _make_source(
         return redis_source
     from .sources.auto import AutoSource
 
-    return AutoSource(redis_source, Hdf5Source(filename, retry_timeout))
+    return AutoSource(redis_source, Hdf5Source(filename, retry_timeout, retry_period, lima=lima))
 
 
 def _data_store(data_store: DataStore | str | None, required: bool) -> DataStore | None:

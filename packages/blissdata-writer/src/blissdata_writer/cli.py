@@ -9,7 +9,7 @@ import sys
 from blissdata_core import DataStore
 from blissdata_core.user_errors import run_cli
 
-from .producer import DETECTORS, SCAN_KINDS, simulate_scan
+from .producer import DEFAULT_DETECTORS, DETECTORS, SCAN_KINDS, simulate_scan
 from .progress import Progress
 from .scan_writer import ScanWriter
 from .service import WritingService
@@ -57,12 +57,14 @@ def _parser() -> argparse.ArgumentParser:
         "--count-time", type=float, default=0.1, help="seconds per point (0: as fast as possible)"
     )
     sim.add_argument("--path", default=None, help="target NeXus file (absolute)")
-    sim.add_argument("--detectors", nargs="+", choices=DETECTORS, default=list(DETECTORS))
+    sim.add_argument("--detectors", nargs="+", choices=DETECTORS, default=list(DEFAULT_DETECTORS))
     sim.add_argument(
         "--number", type=int, default=None, help="scan number (default: next for that file)"
     )
     sim.add_argument("--session", default="demo")
-    sim.add_argument("--frames-per-file", type=int, default=10, help="lima frames per file")
+    sim.add_argument(
+        "--frames-per-file", type=int, default=10, help="lima frames (mosca spectra) per file"
+    )
     return parser
 
 

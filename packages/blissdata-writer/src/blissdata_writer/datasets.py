@@ -17,7 +17,7 @@ import numpy as np
 from h5py._objects import phil as _H5PY_LOCK  # private, but the one lock all of h5py takes
 
 from blissdata_core.errors import ExternalDataError
-from blissdata_core.streams.capabilities import HDF5, FileBacked, FileRun
+from blissdata_core.streams.capabilities import HDF5, FileBacked, FileRun, LinkedDataset
 from blissdata_core.streams.file_formats import ExternalStorage, external_storage
 
 #: Aim for chunks of about this many bytes.
@@ -199,7 +199,10 @@ class FileBackedDatasetWriter:
     Virtual sources under the target file's directory are referenced by a
     relative path (HDF5 looks them up beside the file); external storage by
     the path the stream gives (HDF5 resolves relative ones from the reader's
-    working directory).
+    working directory).  A stream whose points are the rows of one dataset
+    (:class:`LinkedDataset`, a Lima 2 master file) becomes an external link
+    to it instead, as blisswriter writes it: a link, not a dataset, so it
+    gets no attributes.
     """
 
     def __init__(
@@ -220,6 +223,7 @@ class FileBackedDatasetWriter:
         self._dir = os.path.dirname(target_file)
         self._virtual: list[FileRun] | None = None
         self._external: ExternalStorage | None = None
+        self._link: tuple[str, str] | None = None
 
     def add(self, file: h5py.File, index: int, count: int) -> int:
         new = max(0, index + count - self.written)
@@ -229,6 +233,10 @@ class FileBackedDatasetWriter:
     def locate(self) -> None:
         """Ask where the points are (Redis, and the headers of raw files): before :meth:`close`,
         outside the file lock.  ExternalDataError when they cannot be referenced."""
+        linked = self._stream.linked_dataset() if isinstance(self._stream, LinkedDataset) else None
+        if linked is not None:
+            self._link = linked
+            return
         runs = self._stream.file_runs(0, self.written)
         if all(run.file_format == HDF5 for run in runs):
             if any(n < 0 for n in self.point_shape):
@@ -248,10 +256,13 @@ class FileBackedDatasetWriter:
     def close(self, file: h5py.File) -> None:
         if not self.written:
             return
-        if self._virtual is None and self._external is None:
+        if self._virtual is None and self._external is None and self._link is None:
             raise RuntimeError(f"{self.path}: close() before locate()")
         if self.path in file:
             del file[self.path]
+        if self._link is not None:
+            file[self.path] = h5py.ExternalLink(self._relative(self._link[0]), self._link[1])
+            return  # created stays False: a link takes no attributes
         if self._virtual is not None:
             self._close_virtual(file, self._virtual)
         elif self._external is not None:

@@ -171,8 +171,14 @@ class ScanWriter:
             self._start_file(path, root)
         self._publish()
 
-    def _start_file(self, path: str, root: Group) -> None:
-        """Open the file at the very path the allow-list checked (or refuse it)."""
+    def _start_file(self, path: str, root: Group, hold_back_end: bool = True) -> None:
+        """Open the file at the very path the allow-list checked (or refuse it).
+
+        An entry's ``end_time`` (already in the map of a scan that ended before
+        the writer started) is held back until :meth:`_finalize`: readers that
+        follow the file as it grows take it for the end of the scan, so it is
+        the last item written, as BLISS writes it.
+        """
         try:
             handle = self._files.acquire(check_target(path, self._roots))
         except PathRefusedError as exc:
@@ -190,6 +196,8 @@ class ScanWriter:
                 nexus.check_free(f, root, path)
             self.status.files.append(path)
             self._publish()  # "writing" with this file: a restart may now remove what we write
+            if hold_back_end:
+                root = _without_end_times(root)
             nexus.write_root(f, root)
             f.flush()
         self._maps[path] = root
@@ -316,7 +324,7 @@ class ScanWriter:
         for path, new in parse_maps(scan_h5maps(scan)).items():
             if path not in self._maps:
                 if path not in self._refused:
-                    self._start_file(path, new)
+                    self._start_file(path, new, hold_back_end=False)
                     for dpath in stream_datasets(new):
                         self._leave_out(path, dpath, LATE_STREAM)
                 continue
@@ -476,3 +484,14 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, BlockingIOError) or "unable to lock file" in text:
         return f"file locked by another process: {text}"
     return f"{type(exc).__name__}: {text}"
+
+
+def _without_end_times(root: Group) -> Group:
+    """``root`` without its entries' ``end_time`` (the other items are shared)."""
+    children = {}
+    for name, item in root.children.items():
+        if isinstance(item, Group) and "end_time" in item.children:
+            kept = {key: child for key, child in item.children.items() if key != "end_time"}
+            item = Group(raw=item.raw, attributes=item.attributes, children=kept)
+        children[name] = item
+    return Group(raw=root.raw, attributes=root.attributes, children=children)

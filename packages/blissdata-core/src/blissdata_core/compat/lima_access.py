@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, NamedTuple
 
+from ..streams.plugins._lima_tango import ImageData
 from ..streams.plugins.lima import LimaStream
+from ..streams.plugins.lima2 import Lima2Stream
 
-
-class ImageData(NamedTuple):
-    """One decoded frame: its pixels, its index in the acquisition, and a control tag."""
-
-    array: Any
-    frame_id: int | None
-    acq_tag: int | None
+__all__ = ["ImageData", "LimaDirectAccess"]
 
 
 class LimaDirectAccess(ABC):
@@ -24,3 +19,5 @@ class LimaDirectAccess(ABC):
 
 
 LimaDirectAccess.register(LimaStream)
+# its live frame is at the Lima2 conductor: get_last_live_image() says so
+LimaDirectAccess.register(Lima2Stream)

@@ -39,7 +39,9 @@ class FileRun:
     rows of the dataset ``data_path`` when ``file_format`` is :data:`HDF5`,
     frames of the file (``data_path`` None) when it is :data:`EDF`.  Any
     other ``file_format`` (lowercase: ``"cbf"``, ``"tiff"``, ``"edfgz"``...)
-    names a format that consumers may not know how to read or reference.
+    names a format HDF5 cannot reference, that
+    :func:`~blissdata_core.streams.file_formats.read_points` reads through
+    fabio (the ``fabio`` extra).
     """
 
     start: int
@@ -79,4 +81,18 @@ class FileBacked(Protocol):
         True when they do; False when the stream ended before they were
         saved, or after ``timeout`` seconds (None: no time limit).
         """
+        ...
+
+
+@runtime_checkable
+class LinkedDataset(Protocol):
+    """A file-backed stream whose points are, in order, the rows of one HDF5 dataset.
+
+    Consumers that write files (the NeXus writer) link that dataset (an HDF5
+    external link) rather than reference the stream's runs, as blisswriter
+    does for Lima 2 master files.
+    """
+
+    def linked_dataset(self) -> tuple[str, str] | None:
+        """``(file, dataset)`` holding every point, or None when there is none."""
         ...

@@ -25,7 +25,7 @@ from ..errors import (
     MissingPluginException,
 )
 from .entries import Entry, parse_entries
-from .publisher import MERGE_PAYLOAD_LIMIT, MERGED_ENTRY_LIMIT
+from .publisher import MERGE_PAYLOAD_LIMIT
 
 if TYPE_CHECKING:
     from .event_stream import EventStream
@@ -135,15 +135,19 @@ def _zero_copy(states: Iterable[_CursorState], count: int | None = None) -> bool
 
 
 def _first_count(encoder: Any) -> int:
-    """Entries of a cursor's first read: as if entries were the largest the publisher makes.
+    """Entries of a cursor's first read.
 
-    When they turn out smaller, the read goes on at once (:func:`_read_on`).
+    Entries of small points may hold one point or a batch of any size (one
+    ``send()`` of many points, or sends merged by the publisher): the first
+    read takes one entry, whose size then sizes the read that goes on at once
+    in the same call (:func:`_read_on`), and whether it is received without
+    copy. Entries of larger points are at least a point each.
     """
     point_nbytes = getattr(encoder, "point_nbytes", -1)
     if point_nbytes <= 0:
         return READ_COUNT
     if encoder.concatenable and point_nbytes <= MERGE_PAYLOAD_LIMIT:
-        return _count_for(MERGED_ENTRY_LIMIT)
+        return 1
     return _count_for(point_nbytes)
 
 

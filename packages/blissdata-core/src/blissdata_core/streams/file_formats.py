@@ -7,8 +7,12 @@ and how an HDF5 file can reference them without copying.
   header (``{ key = value ; ... }``) before each frame's raw binary data.  HDF5
   external storage can map them: :func:`external_storage` gives the
   ``(file, offset, size)`` of every point.
-- Any other format (CBF, TIFF, gzip'ed EDF...) is neither read nor referenced:
-  :class:`~blissdata_core.errors.ExternalDataError` names it.
+- Any other format a detector saves (compressed EDF ``edfgz``, ``cbf``,
+  ``tiff``...) is read through fabio, an optional extra
+  (``pip install 'blissdata-core[fabio]'``); HDF5 cannot reference it.
+  Without fabio, plain EDF is still read by this module's own parser, and
+  the other formats raise :class:`~blissdata_core.errors.ExternalDataError`
+  naming the extra.
 
 Every failure to reach file data is an ``ExternalDataError`` naming the file.
 h5py is needed for HDF5 runs only (``pip install 'blissdata-core[hdf5]'``).
@@ -19,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -56,13 +61,24 @@ def read_points(
             continue
         if run.file_format == HDF5:
             block = _read_hdf5(run, wanted)
-        elif run.file_format == EDF:
-            block = _read_edf(run, wanted, dtype, shape)
-        else:
+        elif run.file_format in UNREADABLE_FORMATS:
             raise ExternalDataError(
                 f"Points of {where} are saved as {run.file_format!r} files ({run.file_path}), "
-                "which this client does not read (it reads HDF5 and uncompressed EDF)"
+                "a format no longer read (the detector should save another one)"
             )
+        else:
+            fabio = fabio_module()
+            if fabio is not None:
+                block = _read_fabio(fabio, run, wanted)
+            elif run.file_format == EDF:
+                block = _read_edf(run, wanted, dtype, shape)
+            else:
+                raise ExternalDataError(
+                    f"Points of {where} are saved as {run.file_format!r} files "
+                    f"({run.file_path}): reading them needs fabio "
+                    f"(pip install 'blissdata-core[{FABIO_EXTRA}]'); without it this client "
+                    "reads HDF5 and uncompressed EDF only"
+                )
         blocks.append(np.asarray(block, dtype=dtype))
     found = sum(len(b) for b in blocks)
     if found != len(rows):
@@ -73,6 +89,45 @@ def read_points(
         return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
     except ValueError as exc:  # free point shapes: only the files know
         raise ExternalDataError(f"Points of {where} differ in shape: {exc}") from None
+
+
+#: The optional extra that brings fabio.
+FABIO_EXTRA = "fabio"
+#: Formats a detector may name that no reader here reads (the reference refuses them too).
+UNREADABLE_FORMATS = frozenset({"edfconcat"})
+
+
+def fabio_module() -> ModuleType | None:
+    """fabio, when installed (the ``fabio`` extra); None otherwise."""
+    try:
+        import fabio
+    except ImportError:
+        return None
+    return fabio
+
+
+def _read_fabio(fabio: ModuleType, run: FileRun, items: range) -> np.ndarray:
+    """Frames ``items`` of a file fabio reads (EDF, gzip'ed EDF, CBF, TIFF...)."""
+    frames = []
+    try:
+        with fabio.open(run.file_path) as image:
+            count = image.nframes
+            if items[-1] >= count:
+                raise ExternalDataError(
+                    f"{run.file_format} file {run.file_path!r} holds {count} frame(s), "
+                    f"not the {items[-1] + 1} expected"
+                )
+            for item in items:
+                frame = image if count == 1 and item == 0 else image.get_frame(item)
+                frames.append(np.asarray(frame.data))
+    except ExternalDataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - fabio raises anything on a bad file
+        raise ExternalDataError(
+            f"Cannot read {run.file_format} file {run.file_path!r} with fabio: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    return np.stack(frames)
 
 
 def _rows_in(run: FileRun, rows: range) -> range:
@@ -262,7 +317,10 @@ def _parse_header(text: str, offset: int, path: str, number: int) -> EdfFrame:
     where = f"EDF file {path!r}, frame {number}"
     compression = keys.get("compression", "").lower()
     if compression not in _NO_COMPRESSION:
-        raise ExternalDataError(f"{where} is compressed ({keys['compression']})")
+        raise ExternalDataError(
+            f"{where} is compressed ({keys['compression']}): fabio reads it "
+            f"(pip install 'blissdata-core[{FABIO_EXTRA}]'), raw-data references cannot"
+        )
     kind = EDF_DATA_TYPES.get(keys.get("datatype", "").lower())
     if kind is None:
         raise ExternalDataError(f"{where}: unknown DataType {keys.get('datatype')!r}")

@@ -10,12 +10,18 @@ The queue is bounded in bytes: when full, ``send()`` blocks until the server
 catches up, and raises :class:`PublishQueueFull` if that takes longer than
 ``send_timeout``.  Failures reported by the server are raised by the next
 ``send``/``join``/``seal`` of the stream concerned.
+
+Under gevent's monkey-patching (BLISS, Flint) the sender thread is a greenlet:
+``send()`` then yields now and then (see :data:`GEVENT_YIELD_INTERVAL`), or a
+producer that never blocks would starve it.
 """
 
 from __future__ import annotations
 
 import atexit
+import sys
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -44,6 +50,26 @@ ROUND_TRIP_LIMIT = 16 * 1024 * 1024
 #: Arguments larger than this are sent as their own buffer instead of being
 #: copied into the command text.
 _INLINE_LIMIT = 16 * 1024
+#: Under gevent, the longest a producer calling ``send()`` in a loop keeps the
+#: CPU before it yields to the hub (its sender greenlet, readers and socket I/O);
+#: gevent's own switch interval.
+GEVENT_YIELD_INTERVAL = 0.005
+#: libev's highest watcher priority: an idle watcher of this priority fires on the
+#: next loop iteration even while other greenlets keep sockets busy.
+_GEVENT_MAX_PRIORITY = 2
+
+
+def _greenlet_yield() -> Any:
+    """``gevent.idle`` when ``threading`` is monkey-patched (threads are greenlets), else None.
+
+    gevent is never imported here: a process that did not import it is not patched.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("threading"):
+        return None
+    import gevent
+
+    return gevent.idle
 
 
 def pack_commands(commands: list[tuple]) -> list[bytes]:
@@ -146,6 +172,8 @@ class Publisher:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._conn = None
+        self._yield: Any = None  # gevent.idle when the sender thread is a greenlet
+        self._last_yield = 0.0
         _live_publishers.add(self)
 
     # -- producer side -------------------------------------------------------
@@ -172,8 +200,22 @@ class Publisher:
             writer.last_ticket = ticket
             if self._thread is None:
                 self._start_thread()
-            if self._idle:
+            woke = self._idle
+            if woke:
                 self._wake.set()
+        if self._yield is not None:
+            # A greenlet runs until it blocks, and set() is no switch: a producer
+            # that sends in a loop would keep the sender greenlet (and the socket
+            # replies it waits for, and every other greenlet) from ever running.
+            # Yield when the sender was woken, so that a lone point leaves at once
+            # as with a thread, and at least every GEVENT_YIELD_INTERVAL.  Not
+            # gevent.sleep(0): it may resume this greenlet before the loop polls
+            # any socket, for up to 50 such slices.  A top-priority idle watcher
+            # resumes it after exactly one loop iteration, I/O included.
+            now = time.monotonic()
+            if woke or now - self._last_yield >= GEVENT_YIELD_INTERVAL:
+                self._last_yield = now
+                self._yield(_GEVENT_MAX_PRIORITY)
 
     def _wait_for_room(self, size: int) -> None:
         if self._idle:
@@ -205,6 +247,7 @@ class Publisher:
 
     # -- sender thread -----------------------------------------------------------
     def _start_thread(self) -> None:
+        self._yield = _greenlet_yield()
         self._thread = threading.Thread(target=self._run, name="blissdata-publisher", daemon=True)
         self._thread.start()
 

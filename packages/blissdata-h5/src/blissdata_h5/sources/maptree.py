@@ -16,7 +16,7 @@ import numpy as np
 
 from blissdata_core import BaseStream
 from blissdata_core.h5maps import OBJECT_TYPES, VALUE_TYPES, Item, parse_item
-from blissdata_core.streams.capabilities import FileBacked
+from blissdata_core.streams.capabilities import FileBacked, LinkedDataset
 from blissdata_core.streams.stream import BrokenStream
 
 from .. import values
@@ -152,6 +152,10 @@ def _dataset(value: Any, attributes: Any, path: str, context: ScanContext) -> Da
         if isinstance(stream, BrokenStream):
             return UnreadableStreamDataset(stream, attrs, path)
         if isinstance(stream, FileBacked):
+            if isinstance(stream, LinkedDataset) and stream.linked_dataset() is not None:
+                # the writer links the stream's dataset (in its own file): the map's
+                # attributes are not written, the file shows the linked dataset's own
+                attrs = MapAttrs({}, path)
             return FileBackedDataset(stream, attrs, path)
         return StreamDataset(stream, attrs, path)
     return StaticDataset(value, attrs, path)

@@ -171,10 +171,15 @@ class FileBackedDataset(StreamDataset):
 
     def _points(self, start: int, stop: int, step: int) -> np.ndarray:
         if not self._files.wait_saved(stop):
-            raise ExternalDataError(
-                f"{self.path}: stream {self._stream.name!r} did not save its points "
-                f"up to {stop - 1} in files"
-            )
+            # not in files: the stream may still have them elsewhere (a Lima
+            # detector's memory), else it says why not
+            try:
+                return np.asarray(self._stream[start:stop:step], dtype=self.dtype)
+            except ExternalDataError as exc:
+                raise ExternalDataError(
+                    f"{self.path}: stream {self._stream.name!r} did not save its points "
+                    f"up to {stop - 1} in files ({exc})"
+                ) from exc
         runs = self._files.file_runs(start, stop)
         return read_points(
             runs, range(start, stop, step), self.dtype, self._point_shape, repr(self.path)

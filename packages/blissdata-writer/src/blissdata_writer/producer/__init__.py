@@ -16,12 +16,20 @@ import numpy as np
 
 from blissdata_core import BaseStream, DataStore, Scan, Stream
 
+from . import detectors as lima2_mosca
 from . import lima
 from .nxmap import build_h5map
-from .plan import DETECTORS, SCAN_KINDS, ScanPlan, make_plan
+from .plan import DEFAULT_DETECTORS, DETECTORS, SCAN_KINDS, ScanPlan, make_plan
 from .scan_info import build_scan_info
 
-__all__ = ["DETECTORS", "SCAN_KINDS", "simulate_scan", "create_scan", "run_scan"]
+__all__ = [
+    "DEFAULT_DETECTORS",
+    "DETECTORS",
+    "SCAN_KINDS",
+    "simulate_scan",
+    "create_scan",
+    "run_scan",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -68,7 +76,7 @@ def create_scan(
     npoints: int = 10,
     count_time: float = 0.1,
     path: str | None = None,
-    detectors: tuple[str, ...] | list[str] = DETECTORS,
+    detectors: tuple[str, ...] | list[str] = DEFAULT_DETECTORS,
     number: int | None = None,
     session: str = "demo",
     frames_per_file: int = 10,
@@ -91,26 +99,41 @@ def create_scan(
         info=build_scan_info(plan, number, session, path, start_time, START_POSITIONS),
     )
     streams: dict[str, BaseStream] = {}
-    saver = None
+    savers: dict[str, Any] = {}
+    files_dir = os.path.join(os.path.dirname(path), f"scan{number:04d}")
     for channel in plan.channels:
-        if channel.kind == "image":
-            pattern = os.path.join(
-                os.path.dirname(path), f"scan{number:04d}", f"{channel.device}_%04d.h5"
-            )
+        if channel.source == "lima":
+            pattern = os.path.join(files_dir, f"{channel.device}_%04d.h5")
             definition = lima.definition(
                 channel.stream, channel.dtype, channel.shape, pattern, plan.npoints,
                 max(1, frames_per_file),
+            )  # fmt: skip
+        elif channel.source == "lima2":
+            master = os.path.join(files_dir, f"{channel.device}_master.h5")
+            definition = lima2_mosca.lima2_definition(
+                channel.stream, channel.dtype, channel.shape, master, f"{session}-{number}"
+            )
+        elif channel.source == "mosca":
+            definition = lima2_mosca.mosca_definition(
+                channel.stream, channel.dtype, channel.shape, files_dir, f"{channel.device}_",
+                max(1, frames_per_file), number,
             )  # fmt: skip
         else:
             definition = Stream.make_definition(
                 channel.stream, channel.dtype, channel.shape, info={"unit": channel.unit}
             )
         streams[channel.stream] = stream = scan.create_stream(definition)
-        if channel.kind == "image":
+        if channel.source == "lima":
             assert isinstance(stream, lima.LimaStream)
-            saver = lima.FrameSaver(stream, plan.npoints)
+            savers[channel.stream] = lima.FrameSaver(stream, plan.npoints)
+        elif channel.source == "lima2":
+            assert isinstance(stream, lima2_mosca.Lima2Stream)
+            savers[channel.stream] = lima2_mosca.Lima2Saver(stream, plan.npoints)
+        elif channel.source == "mosca":
+            assert isinstance(stream, lima2_mosca.MoscaStream)
+            savers[channel.stream] = lima2_mosca.MoscaSaver(stream, plan.npoints)
     scan.info["h5maps"] = {path: build_h5map(plan, entry, start_time, START_POSITIONS)}
-    return scan, plan, _Sender(plan, streams, saver, entry, start_time)
+    return scan, plan, _Sender(plan, streams, savers, entry, start_time)
 
 
 def run_scan(
@@ -124,8 +147,8 @@ def run_scan(
     try:
         sender.send_all(scan)
     finally:
-        if sender.saver is not None:
-            sender.saver.close()
+        for saver in sender.savers.values():
+            saver.close()
     scan.stop()
     end_time = _now()
     path = scan.path
@@ -144,13 +167,13 @@ class _Sender:
         self,
         plan: ScanPlan,
         streams: dict[str, BaseStream],
-        saver: lima.FrameSaver | None,
+        savers: dict[str, Any],
         entry: str,
         start_time: str,
     ):
         self.plan = plan
         self.streams = streams
-        self.saver = saver
+        self.savers = savers  # by stream name: what saves that stream's files
         self.entry = entry
         self.start_time = start_time
         self._rng = np.random.default_rng()
@@ -183,9 +206,16 @@ class _Sender:
             streams["mca1:realtime_det0"].send(plan.count_time)
             spectrum = self._rng.poisson(self._mca_shape * (0.2 + intensity)).astype(np.uint32)
             streams["mca1:spectrum_det0"].send(spectrum)
-        if self.saver is not None:
+        if "lima_simulator:image" in self.savers:
             frame = (self._spot * intensity + self._rng.integers(0, 50, self._spot.shape)).astype(
                 np.uint16
             )
-            index = self.saver.save(frame)
+            index = self.savers["lima_simulator:image"].save(frame)
             streams["lima_simulator:image"].send({"last_index": index, "last_index_saved": index})
+        if "lima2_simulator:raw_frame" in self.savers:
+            noise = self._rng.integers(0, 20, self._spot[::2, ::2].shape)
+            frame = (self._spot[::2, ::2] * intensity + noise).astype(np.uint16)
+            self.savers["lima2_simulator:raw_frame"].save(frame)
+        if "mosca_simulator:spectrum_det00" in self.savers:
+            spectrum = self._rng.poisson(self._mca_shape * (0.1 + intensity)).astype(np.uint32)
+            self.savers["mosca_simulator:spectrum_det00"].save(spectrum)

@@ -26,17 +26,22 @@ def _link(target: str) -> dict:
 
 
 def data_path(entry: str, channel: Channel) -> str:
-    """Where a channel's data lives in the entry."""
+    """Where a channel's data lives in the entry (a Lima detector's frames are its
+    ``instrument/<detector>/data``, as in BLISS files: where readers look for them)."""
     if channel.device == "axis":
         return f"/{entry}/instrument/positioners/{channel.display_name}"
     if channel.device == "timer":
         return f"/{entry}/instrument/{channel.display_name}/data"
+    if channel.kind == "image":
+        return f"/{entry}/instrument/{channel.device}/data"
     return f"/{entry}/instrument/{channel.device}/{channel.display_name}"
 
 
 def measurement_name(channel: Channel) -> str:
     if channel.device in ("axis", "timer", "diode"):
         return channel.display_name
+    if channel.kind == "image":
+        return channel.device  # measurement/<detector>, as BLISS names Lima frames
     return f"{channel.device}_{channel.display_name}"
 
 
@@ -73,7 +78,8 @@ def build_h5map(
         group = detectors.setdefault(
             channel.device, _group("NXdetector", {}, type=channel.device.rstrip("0123456789_"))
         )
-        group["children"][channel.display_name] = _stream(channel)
+        name = "data" if channel.kind == "image" else channel.display_name
+        group["children"][name] = _stream(channel)
     if "lima_simulator" in detectors:
         detectors["lima_simulator"]["children"]["acq_parameters"] = _group(
             "NXcollection",

@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SCAN_KINDS = ("ct", "ascan", "timescan", "mesh")
-DETECTORS = ("diode", "mca", "lima")
+#: Every simulated detector; ``lima2`` and ``mosca`` need their plugins to be read.
+DETECTORS = ("diode", "mca", "lima", "lima2", "mosca")
+#: Those of a scan that does not name its detectors.
+DEFAULT_DETECTORS = ("diode", "mca", "lima")
 
 MCA_CHANNELS = 1024
 IMAGE_SHAPE = (96, 128)
+LIMA2_SHAPE = (48, 64)
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class Channel:
     shape: tuple[int, ...]
     unit: str | None
     kind: str  # "axis", "scalar", "spectrum", "image"
+    source: str = "redis"  # where points go: "redis", or the files of "lima", "lima2", "mosca"
 
     @property
     def device(self) -> str:
@@ -61,7 +66,24 @@ class ScanPlan:
                 Channel("mca1:spectrum_det0", "uint32", (MCA_CHANNELS,), "counts", "spectrum")
             )
         if "lima" in self.detectors:
-            out.append(Channel("lima_simulator:image", "uint16", IMAGE_SHAPE, None, "image"))
+            out.append(
+                Channel("lima_simulator:image", "uint16", IMAGE_SHAPE, None, "image", "lima")
+            )
+        if "lima2" in self.detectors:
+            out.append(
+                Channel("lima2_simulator:raw_frame", "uint16", LIMA2_SHAPE, None, "image", "lima2")
+            )
+        if "mosca" in self.detectors:
+            out.append(
+                Channel(
+                    "mosca_simulator:spectrum_det00",
+                    "uint32",
+                    (MCA_CHANNELS,),
+                    "counts",
+                    "spectrum",
+                    "mosca",
+                )  # fmt: skip
+            )
         return out
 
     @property
@@ -75,7 +97,7 @@ class ScanPlan:
 
 
 def make_plan(
-    kind: str, npoints: int, count_time: float, detectors: tuple[str, ...] = DETECTORS
+    kind: str, npoints: int, count_time: float, detectors: tuple[str, ...] = DEFAULT_DETECTORS
 ) -> ScanPlan:
     """``npoints`` is the number of points, except for ``mesh`` (points per motor: N x N)."""
     if kind not in SCAN_KINDS:

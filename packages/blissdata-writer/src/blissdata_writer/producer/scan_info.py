@@ -101,4 +101,20 @@ def _plots(plan: ScanPlan) -> list[dict]:
                 "items": [{"kind": "image", "image": "lima_simulator:image"}],
             }
         )
+    if "lima2" in plan.detectors:
+        plots.append(
+            {
+                "kind": "image-plot",
+                "name": "lima2_simulator",
+                "items": [{"kind": "image", "image": "lima2_simulator:raw_frame"}],
+            }
+        )
+    if "mosca" in plan.detectors:
+        plots.append(
+            {
+                "kind": "1d-plot",
+                "name": "mosca_simulator",
+                "items": [{"kind": "curve", "y": "mosca_simulator:spectrum_det00"}],
+            }
+        )
     return plots

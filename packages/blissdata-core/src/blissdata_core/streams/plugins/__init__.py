@@ -4,9 +4,10 @@ A plugin is a module (or object) exposing ``stream_cls``, a
 :class:`~blissdata_core.streams.stream.BaseStream` subclass built from an
 :class:`~blissdata_core.streams.event_stream.EventStream`.  Plugins are found
 through the ``blissdata_core.plugins`` entry-point group, and through any
-further group added with :func:`add_entry_point_group` (the compatibility layer
-adds the reference client's ``blissdata``); on a name clash the project's own
-plugin wins.  A name read from Redis selects among installed entry points and
+further group added with :func:`add_entry_point_group`; on a name clash the
+project's own plugin wins, unless the group was added to override it (the
+compatibility layer adds the reference client's ``blissdata`` that way: code
+written for blissdata 2.x may test the classes of the plugins it installed).  A name read from Redis selects among installed entry points and
 never imports anything else.
 """
 
@@ -29,27 +30,45 @@ LEGACY_FORMATS = {"lima_v1": "lima", "lima_v2": "lima2", "subscan": "scan_sequen
 _lock = threading.Lock()
 _entry_points: dict[str, Any] | None = None
 _loaded: dict[str, Any] = {}
-#: Further entry-point groups, in priority order after ENTRY_POINT_GROUP.
+#: Further entry-point groups, in priority order after ENTRY_POINT_GROUP ...
 _extra_groups: list[str] = []
+#: ... and those whose plugins win over ours, in priority order.
+_overriding_groups: list[str] = []
+#: Distributions whose entry points are ignored (a package the project stands in for).
+_ignored_distributions: set[str] = set()
 
 
-def add_entry_point_group(group: str) -> None:
-    """Also load stream plugins registered in ``group`` (lower priority than ours)."""
+def add_entry_point_group(
+    group: str, override: bool = False, ignore_distributions: tuple[str, ...] = ()
+) -> None:
+    """Also load stream plugins registered in ``group``: after ours, or before
+    them with ``override`` (a name in both then loads the group's plugin).
+    Entry points of ``ignore_distributions`` are skipped (the package whose
+    plugins this one implements itself)."""
     global _entry_points
     with _lock:
-        if group != ENTRY_POINT_GROUP and group not in _extra_groups:
-            _extra_groups.append(group)
-            _entry_points = None
+        _ignored_distributions.update(ignore_distributions)
+        if group == ENTRY_POINT_GROUP or group in _extra_groups + _overriding_groups:
+            return
+        (_overriding_groups if override else _extra_groups).append(group)
+        _entry_points = None
+        _loaded.clear()
+
+
+def _distribution(ep: Any) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return getattr(dist, "name", None) if dist is not None else None
 
 
 def remove_entry_point_group(group: str) -> None:
     """Stop looking in ``group``; plugins already loaded from it are forgotten."""
     global _entry_points
     with _lock:
-        if group in _extra_groups:
-            _extra_groups.remove(group)
-            _entry_points = None
-            _loaded.clear()
+        for groups in (_extra_groups, _overriding_groups):
+            if group in groups:
+                groups.remove(group)
+                _entry_points = None
+                _loaded.clear()
 
 
 def available_plugins() -> list[str]:
@@ -60,8 +79,14 @@ def _discover() -> dict[str, Any]:
     global _entry_points
     if _entry_points is None:
         found: dict[str, Any] = {}
-        for group in reversed([ENTRY_POINT_GROUP, *_extra_groups]):
-            found.update({ep.name: ep for ep in entry_points(group=group)})
+        for group in reversed([*_overriding_groups, ENTRY_POINT_GROUP, *_extra_groups]):
+            found.update(
+                {
+                    ep.name: ep
+                    for ep in entry_points(group=group)
+                    if group == ENTRY_POINT_GROUP or _distribution(ep) not in _ignored_distributions
+                }
+            )
         _entry_points = found
     return _entry_points
 

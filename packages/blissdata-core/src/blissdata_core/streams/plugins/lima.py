@@ -3,9 +3,16 @@
 The Redis stream holds status events only (see :mod:`._lima_format`); the
 high-level stream turns them into frames: ``len(stream)`` is the number of
 frames acquired, ``stream[i]`` and cursor views read frames from the files the
-detector saved.  Frames kept only in the detector server's memory (Lima over
-Tango) are not read by this client: asking for one raises
-:class:`~blissdata_core.errors.ExternalDataError`.
+detector saved.  Frames acquired but not (yet, or ever) in a finished file
+are read from the detector server's memory over Tango when it still holds
+them (the ``tango`` extra, see :mod:`._lima_tango`), as the blissdata 2.x
+client does: only frames within ``buffer_max_number`` of the last one, and
+only while the server still runs the frame's acquisition (the Redis key
+named after the server counts acquisitions, see
+:func:`prepare_next_lima_acquisition`).  Otherwise a frame not yet saved is
+waited for, and one never saved raises
+:class:`~blissdata_core.errors.FrameNoMoreThereError`.
+:meth:`LimaStream.get_last_live_image` reads the server's newest frame.
 
 A lima stream is :class:`~blissdata_core.streams.capabilities.FileBacked`:
 :meth:`LimaStream.file_runs` says which files hold which frames (HDF5 rows, or
@@ -29,6 +36,7 @@ from ...encoding import JsonEncoder
 from ...errors import (
     EmptyViewException,
     ExternalDataError,
+    FrameNoMoreThereError,
     IndexNotYetThereError,
     IndexWontBeThereError,
     MalformedEntryError,
@@ -45,9 +53,33 @@ from ._lima_format import (
     LimaProgress,
     make_status,
 )
+from ._lima_tango import ImageData, LimaServer
 
 PLUGIN_NAME = "lima"
 LEGACY_FORMAT = "lima_v1"
+
+
+def acquisition_on_server(data_store: Any, server_url: str) -> int | None:
+    """The number of the acquisition the Lima server ``server_url`` runs (None: unknown).
+
+    Producers count acquisitions in the Redis key named after the server
+    (:func:`prepare_next_lima_acquisition`); a stream's frames belong to
+    acquisitions ``acquisition_offset``, ``acquisition_offset + 1``...
+    """
+    value = data_store.runtime.conn.call("GET", server_url)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def prepare_next_lima_acquisition(data_store: Any, server_url: str) -> int:
+    """Count one more acquisition of the Lima server ``server_url``; returns its number
+    (0 for the first), which the next lima stream takes as ``acquisition_offset``."""
+    replies = data_store.runtime.conn.transaction([("SETNX", server_url, -1), ("INCR", server_url)])
+    return int(replies[1])
 
 
 class LimaView(BaseView):
@@ -102,6 +134,8 @@ class LimaStream(BaseStream):
         self._progress = LimaProgress()
         self._seen_end = 0  # entries read so far (the next status has this index)
         self._last_only_asked: bool | None = None
+        self._server: LimaServer | None = None
+        self._last_acq_on_server = -1
 
     # -- producer side ----------------------------------------------------------------
     @staticmethod
@@ -232,17 +266,12 @@ class LimaStream(BaseStream):
 
     def _wait_readable(self, last: int) -> None:
         """Make sure frames up to ``last`` are in finished files, waiting for them if needed."""
-        if not self._layout.saved:
-            raise ExternalDataError(
-                f"Frame {last} of {self.name!r} is not saved in a file: it is only available "
-                f"from the Lima server {self._layout.server_url!r}, which this client does not read"
-            )
         outcome = self._wait_closed(last, self.file_wait_timeout)
         if outcome == "never":
-            raise ExternalDataError(
+            raise FrameNoMoreThereError(
                 f"Frame {last} of {self.name!r} was never saved (the detector saved frames "
-                f"up to {self._progress.last_index_saved}); reading unsaved frames from the Lima "
-                f"server {self._layout.server_url!r} is not supported"
+                f"up to {self._progress.last_index_saved}), and the Lima server "
+                f"{self._layout.server_url!r} no longer holds it"
             )
         if outcome == "timeout":
             raise ExternalDataError(
@@ -310,26 +339,120 @@ class LimaStream(BaseStream):
             frames = range(*key.indices(len(self)))
             if not len(frames):
                 return np.empty((0, *(max(n, 0) for n in self._shape)), dtype=self._dtype)
-            self._wait_readable(frames[-1])
-            return self._read(frames)
+            return self._get_frames(frames)
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
             if int(key) < 0 or int(key) >= self._progress.length:
                 self._refresh()
             index = self._check_index(int(key))
-            self._wait_readable(index)
-            return self._read(range(index, index + 1))[0]
+            return self._get_frames(range(index, index + 1))[0]
         raise TypeError(f"stream indices must be integers or slices, not {type(key).__name__}")
+
+    def _get_frames(self, frames: range) -> np.ndarray:
+        """Frames from finished files, else from the server's memory, else from files
+        once they are finished."""
+        closed = -1
+        if self._layout.saved:
+            closed = self._layout.last_closed_frame(
+                self._progress.last_index_saved, self._progress.sealed
+            )
+        if frames[-1] <= closed:
+            return self._read(frames)
+        beyond = [i for i in frames if i > closed]
+        live, reason = [], ""
+        for index in beyond:
+            image, reason = self._from_server(index)
+            if image is None:
+                break
+            live.append(image)
+        if len(live) == len(beyond):
+            in_files = [i for i in frames if i <= closed]
+            parts = (
+                [self._read(range(in_files[0], in_files[-1] + 1, frames.step))] if in_files else []
+            )
+            parts.append(np.stack(live))
+            return np.concatenate(parts) if len(parts) > 1 else parts[0]
+        if not self._layout.saved:
+            raise FrameNoMoreThereError(
+                f"Frame {beyond[len(live)]} of {self.name!r} is not saved in files, and "
+                f"the Lima server {self._layout.server_url!r} does not give it: {reason}"
+            )
+        self._wait_readable(frames[-1])
+        return self._read(frames)
+
+    def _from_server(self, index: int) -> tuple[np.ndarray | None, str]:
+        """Frame ``index`` from the Lima server's memory, or None and why not."""
+        layout = self._layout
+        if layout.buffer_max_number <= self._progress.last_index - index:
+            return None, (
+                f"it keeps the last {layout.buffer_max_number} frame(s) only "
+                f"(the detector is at frame {self._progress.last_index})"
+            )
+        acquisition, _, _ = layout.locate(index)
+        in_acquisition = index - acquisition * layout.frames_per_acquisition
+        wanted = acquisition + layout.acquisition_offset
+        if not self._acquisition_on_server(wanted):
+            if self._last_acq_on_server < 0:
+                return None, (
+                    f"no producer counts its acquisitions (Redis key {layout.server_url!r}, "
+                    "see prepare_next_lima_acquisition): its frames cannot be told apart"
+                )
+            return None, f"it no longer runs acquisition {wanted}"
+        try:
+            image = self.server.read_image(in_acquisition)
+        except ExternalDataError as exc:
+            return None, str(exc)
+        if image.frame_id != in_acquisition:
+            return None, f"asked for frame {in_acquisition}, it gave frame {image.frame_id}"
+        # the server may have started another acquisition while we read
+        if not self._acquisition_on_server(wanted):
+            return None, f"it started another acquisition than {wanted} while read"
+        return np.asarray(image.array, dtype=self._dtype), ""
+
+    def _acquisition_on_server(self, acquisition: int) -> bool:
+        if acquisition < self._last_acq_on_server:
+            return False
+        data_store = self._event_stream.data_store
+        if data_store is None:
+            return False
+        current = acquisition_on_server(data_store, self._layout.server_url)
+        if current is None:
+            return False
+        self._last_acq_on_server = current
+        return current == acquisition
 
     def _read(self, frames: range) -> np.ndarray:
         """Frames from their files (see :func:`~blissdata_core.streams.file_formats.read_points`)."""
         runs = self._layout.runs(frames.start, frames[-1] + 1)
         return read_points(runs, frames, self._dtype, self._shape, repr(self.name))
 
-    def get_last_live_image(self) -> Any:
-        raise ExternalDataError(
-            f"Live frames of {self.name!r} come from the Lima server {self._layout.server_url!r} "
-            "(Tango), which this client does not read; use saved frames (stream[i])"
-        )
+    # -- the detector server -------------------------------------------------------------------
+    @property
+    def server(self) -> LimaServer:
+        """The Lima Tango device (connected on first use; needs the ``tango`` extra)."""
+        if self._server is None:
+            self._server = LimaServer(self._layout.server_url)
+        return self._server
+
+    def get_last_live_image(self) -> ImageData:
+        """The newest frame in the Lima server's memory, as ``(array, frame_id, acq_tag)``.
+
+        It may belong to another acquisition than this stream's: nothing is
+        checked.  ``frame_id`` counts within the server's acquisition; it is
+        None when the server cannot tell (internal trigger of a multi-frame
+        scan, or an old Lima).  Raises
+        :class:`~blissdata_core.errors.NoImageAvailable` when the server
+        has no frame yet, :class:`~blissdata_core.errors.LimaServerError` when
+        it cannot be read (pytango missing, server down).
+        """
+        image = self.server.last_image()
+        frame_id = image.frame_id
+        if frame_id == 0 and self.server.trigger_mode == "INTERNAL_TRIGGER":
+            # frame 0 of each internally triggered acquisition: only a single
+            # frame scan (a ``ct``) knows it is the scan's frame 0
+            self._refresh()
+            if self._progress.last_index != 0:
+                frame_id = None
+        return ImageData(image.array, frame_id, None)
 
     # -- cursors ----------------------------------------------------------------------------
     def _need_last_only(self, last_only: bool) -> bool:

@@ -1,4 +1,11 @@
-"""Hypothesis strategies: random h5maps item trees and the streams they reference."""
+"""Hypothesis strategies: random h5maps item trees and the streams they reference.
+
+The random scenarios of the interop matrix (``tools.conformance.scenarios``) are
+drawn from :func:`random_scan` by ``python -m tools.conformance.random_scans COUNT``
+(pickled on stdout): hypothesis draws from the constants of the modules a
+process has loaded too, so only a fresh process draws the same scans every time.
+They were the writer tests' ``writer_strategies``.
+"""
 
 from __future__ import annotations
 
@@ -251,3 +258,36 @@ def random_scan(draw) -> RandomScan:
         if children
         else None,
     )
+
+
+def draw(count: int) -> list[RandomScan]:
+    """``count`` random scans, derandomized (the same ones in the same fresh process)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    drawn: list[RandomScan] = []
+
+    @settings(
+        max_examples=count,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(spec=random_scan())
+    def collect(spec: RandomScan) -> None:
+        drawn.append(spec)
+
+    if count:
+        collect()
+    return drawn[:count]
+
+
+if __name__ == "__main__":
+    import pickle
+    import sys
+
+    # the classes of the importable module, not of __main__, so that the parent unpickles them
+    from tools.conformance import random_scans
+
+    sys.stdout.buffer.write(pickle.dumps(random_scans.draw(int(sys.argv[1]))))

@@ -9,10 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 
-producer = pytest.importorskip("blissdata_writer.producer")
-scan_writer = pytest.importorskip("blissdata_writer.scan_writer")
+from blissdata_writer import producer, scan_writer
 
 #: Scalar channels only, so that every stream gets one number per point.
 DETECTORS = ("diode",)

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import entry_map, make_scan, send
+from h5_scans import entry_map, make_scan, send
 
 import blissdata_h5
 from blissdata_core.errors import IndexNoMoreThereError
-
-try:
-    from blissdata_writer.scan_writer import ScanWriter
-except ImportError:  # pragma: no cover - the writer is part of this monorepo
-    ScanWriter = None
+from blissdata_writer.scan_writer import ScanWriter
 
 
 def analysis(f: blissdata_h5.File, entry: str = "1.1") -> tuple[float, np.ndarray, str]:
@@ -67,7 +63,6 @@ def trim_first_entries(data_store, scan, count: int) -> None:
         data_store.redis.xdel(stream.key, *[f"{i}-1" for i in range(count)])
 
 
-@pytest.mark.skipif(ScanWriter is None, reason="blissdata_writer is not installed")
 def test_same_results_live_closed_file_and_trimmed(data_store, tmp_path):
     path = str(tmp_path / "analysis.h5")
     scan = publish(data_store, path)
@@ -106,8 +101,6 @@ def test_auto_reads_entries_only_in_the_file(data_store, tmp_path):
     scan = publish(data_store, path)
     scan.stop()
     scan.close()
-    if ScanWriter is None:
-        pytest.skip("blissdata_writer is not installed")
     assert ScanWriter(data_store, scan.key).run().state == "complete"
     with blissdata_h5.File(path, source="file") as f:
         expected = analysis(f)

@@ -1,4 +1,4 @@
-"""The writer's fault tests, kept in this suite (they live with the writer).
+"""The writer's fault tests, in the reliability session (they live with the writer).
 
 Writer killed mid-scan and restarted (the file ends identical to an
 uninterrupted write), Redis restarted under the writer, connections killed
@@ -17,7 +17,7 @@ import pytest
 
 pytestmark = pytest.mark.reliability
 
-WRITER_TESTS = Path(__file__).resolve().parents[3] / "blissdata-writer" / "tests"
+WRITER_TESTS = Path(__file__).resolve().parents[2] / "packages" / "blissdata-writer" / "tests"
 
 SELECTION = {
     "test_service.py": [

@@ -11,6 +11,13 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+import pytest
+
+from blissdata_core.testing import gevent_patched
+
+#: Servers of ``serving()`` now running (each one is an asyncio loop in a thread).
+_serving = 0
+
 
 class Reply(NamedTuple):
     status: int
@@ -21,6 +28,13 @@ class Reply(NamedTuple):
 @contextlib.contextmanager
 def serving(app: Any) -> Iterator[str]:
     """Run ``app`` on a free port of 127.0.0.1 in a thread; yields its base URL."""
+    global _serving
+    if _serving and gevent_patched():
+        pytest.skip(
+            "two test servers at once: asyncio allows one running loop per OS thread, and "
+            "under gevent their threads are greenlets of one (blissdata-h5 serve is a "
+            "process of its own, never a gevent program)"
+        )
     import tornado.httpserver
     import tornado.netutil
 
@@ -45,9 +59,11 @@ def serving(app: Any) -> Iterator[str]:
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     assert ready.wait(30), "the test server did not start"
+    _serving += 1
     try:
         yield f"http://127.0.0.1:{box['port']}"
     finally:
+        _serving -= 1
         box["loop"].call_soon_threadsafe(box["stop"].set)
         thread.join(30)
 

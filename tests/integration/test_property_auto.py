@@ -5,15 +5,14 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-import pytest
-from helpers import entry_map, make_scan, send
+from h5_scans import entry_map, make_scan, send
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import blissdata_h5
+from blissdata_writer import scan_writer as writer
 
-writer = pytest.importorskip("blissdata_writer.scan_writer")
 _counter = itertools.count()
 
 

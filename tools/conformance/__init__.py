@@ -1,0 +1,1 @@
+"""Conformance runner: vectors and the producer x consumer interop matrix."""

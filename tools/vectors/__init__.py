@@ -1,0 +1,1 @@
+"""Conformance vectors: recipes, the generator and the reference driver (standard library only here)."""
