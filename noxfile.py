@@ -9,8 +9,10 @@ tests        every package's test suite, then tests/integration (tests importing
              ``nox -s "tests(deps='newest')"``.  Extra arguments go to pytest
              (``nox -s tests -- -k cursor -n 0``).
 lint         ruff check + ruff format --check.
-conformance  the conformance vectors and the interop tests (reference peers), the
-             matrix producer x consumer of tests/integration among them.
+conformance  the conformance vectors, the table kind x implementation (core, reference,
+             TypeScript client: ``npm ci`` in packages/blissdata-js) and the interop
+             tests (reference peers, the TypeScript client), the matrix producer x
+             consumer of tests/integration among them.
 compat       install_as_blissdata(): the smoke tests, then ewoksdata, blissoda,
              blisswriter and the lima2/mosca plugins run unmodified on the project
              (in an interop venv without the real blissdata, made by a fixture).
@@ -186,12 +188,16 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(reuse_venv=True)
 def conformance(session: nox.Session) -> None:
-    """Protocol conformance vectors, then every interop test (drives the reference peers)."""
+    """Conformance vectors; the table kind x implementation (core, reference, TS); interop tests."""
     install(session)
     vectors = ROOT / "packages" / "blissdata-core" / "tests" / "test_conformance.py"
     if not vectors.exists():
         session.error(f"{vectors.relative_to(ROOT)} is missing")
     session.run("pytest", str(vectors.relative_to(ROOT)), *PYTEST_PARALLEL, *session.posargs)
+    # every vector kind against core, the reference and the TypeScript client: one table
+    js = ROOT / "packages" / "blissdata-js"
+    session.run("npm", "ci", "--no-audit", "--no-fund", "--prefix", str(js), external=True)
+    session.run("python", "-m", "tools.conformance.matrix")
     run_pytest_per_package(session, ["-m", "interop"], allow_empty=True)
 
 

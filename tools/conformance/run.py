@@ -3,6 +3,7 @@
     python -m tools.conformance.run --impl core --redis redis://127.0.0.1:6379
     python -m tools.conformance.run --impl reference --redis URL --ref-python PY
     python -m tools.conformance.run --interop [--redis URL] [-k SCENARIO] [-q]
+    python -m tools.conformance.run --impl ts --redis URL   (packages/blissdata-js)
 
 from the repository root.  The database must be dedicated to the run: it is
 initialised if empty and every case leaves a scan behind; ``--interop``
@@ -25,7 +26,7 @@ from tools.conformance.harness import load_vectors, run_all
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--impl", choices=["core", "reference"], default="core")
+    parser.add_argument("--impl", choices=["core", "reference", "ts"], default="core")
     parser.add_argument("--redis", default=os.environ.get("BLISSDATA_REDIS_URL"))
     parser.add_argument(
         "--ref-python",
@@ -54,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--redis (or BLISSDATA_REDIS_URL) is required")
     if args.impl == "reference":
         adapter = ReferenceAdapter(_reference_python(args, parser), args.redis)
+    elif args.impl == "ts":  # the TypeScript client, through its line-protocol driver
+        from tools.conformance.ts_adapter import TsAdapter, build
+
+        build()
+        adapter = TsAdapter()
     else:
         adapter = CoreAdapter()
 

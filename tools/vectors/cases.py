@@ -561,6 +561,28 @@ def handmade_malformed() -> list[dict]:
             m,
         ),
         (
+            "len-signed",
+            "len field '+2': a decimal integer is ASCII digits only, no sign (revision 5)",
+            F8,
+            [
+                {"id": "0-1", "fields": [["payload", _b64(_f8(1, 2))], ["len", {"text": "+2"}]]},
+                _seal(2),
+            ],
+            whole,
+            m,
+        ),
+        (
+            "len-padded",
+            "len field ' 2 ': no whitespace around the digits (revision 5)",
+            F8,
+            [
+                {"id": "0-1", "fields": [["payload", _b64(_f8(1, 2))], ["len", {"text": " 2 "}]]},
+                _seal(2),
+            ],
+            whole,
+            m,
+        ),
+        (
             "len-zero",
             "len field is 0",
             F8,

@@ -50,6 +50,9 @@ def parse_entry(raw: Any, stream: str | None = None) -> Entry:
         if raw_len is None:
             return Entry(first, 1, payload, False)
         try:
+            # ASCII digits only (PROTOCOL.md §7.1, revision 5): int() would take "+2", " 2", "2_0"
+            if not bytes(raw_len).isdigit():
+                raise ValueError(raw_len)
             length = int(raw_len)
         except (TypeError, ValueError):
             raise MalformedEntryError(
@@ -60,6 +63,8 @@ def parse_entry(raw: Any, stream: str | None = None) -> Entry:
         return Entry(first, length, payload, False)
     raw_total = fields.get(b"id")
     try:
+        if raw_total is None or not bytes(raw_total).isdigit():  # ASCII digits only (§7.1)
+            raise ValueError(raw_total)
         total = int(raw_total)
     except (TypeError, ValueError):
         raise MalformedEntryError(
