@@ -19,10 +19,18 @@ JS_PACKAGE = ROOT / "packages" / "blissdata-js"
 
 
 def build(package: Path = JS_PACKAGE, install: bool = False) -> None:
-    """``npm ci`` (when asked or node_modules is missing) and ``npm run build``."""
-    if install or not (package / "node_modules").is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=package, check=True)
-    subprocess.run(["npm", "run", "--silent", "build"], cwd=package, check=True)
+    """``npm ci`` (when asked or the compiler is missing) and ``npm run build``.
+
+    Under a file lock: test workers build at the same time, and one's ``npm ci``
+    empties node_modules under another's build ("tsc: not found").
+    """
+    import fcntl
+
+    with open(package / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if install or not (package / "node_modules" / ".bin" / "tsc").exists():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=package, check=True)
+        subprocess.run(["npm", "run", "--silent", "build"], cwd=package, check=True)
 
 
 class LineDriver:
