@@ -54,6 +54,7 @@ from ._lima_format import (
     make_status,
 )
 from ._lima_tango import ImageData, LimaServer
+from ._status import PointView
 
 PLUGIN_NAME = "lima"
 LEGACY_FORMAT = "lima_v1"
@@ -82,36 +83,9 @@ def prepare_next_lima_acquisition(data_store: Any, server_url: str) -> int:
     return int(replies[1])
 
 
-class LimaView(BaseView):
-    """Frames ``index .. index + len - 1`` that a cursor saw acquired."""
-
-    def __init__(self, stream: LimaStream, start: int, stop: int):
-        self._stream = stream
-        self._range = range(start, stop)
-
-    @property
-    def index(self) -> int:
-        return self._range.start
-
-    def __len__(self) -> int:
-        return len(self._range)
-
-    def __iter__(self):
-        for i in self._range:
-            yield self._stream[i]
-
-    def get_data(self, start: int | None = None, stop: int | None = None) -> np.ndarray:
-        wanted = self._range[start:stop]
-        return self._stream[wanted.start : wanted.stop]
-
-    def get_references(
-        self, start: int | None = None, stop: int | None = None
-    ) -> list[FrameReference]:
-        wanted = self._range[start:stop]
-        return self._stream.get_references(slice(wanted.start, wanted.stop))
-
-    def __repr__(self) -> str:
-        return f"LimaView(index={self.index}, len={len(self)})"
+class LimaView(PointView):
+    """Frames ``index .. index + len - 1`` that a cursor saw acquired (as the
+    status plugins' views: data and file references read from the stream)."""
 
 
 class LimaStream(BaseStream):
