@@ -341,6 +341,39 @@ def redis_server_factory(tmp_path: Path) -> Iterator[Callable[..., EmbeddedRedis
             server.close()
 
 
+# --- where a package's exceptions live ---------------------------------------------------
+
+
+def exception_classes_outside_errors(package: Any) -> list[str]:
+    """Classes deriving from an ``...Error``/``...Exception`` defined anywhere in
+    ``package`` but its top-level ``errors.py`` (``path:line name`` each)."""
+    import ast
+
+    root = Path(package.__file__).parent
+    found = []
+    for path in root.rglob("*.py"):
+        if path.name == "errors.py" and path.parent == root:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            bases = [ast.unparse(b).rsplit(".", 1)[-1] for b in node.bases]
+            if any(b.endswith(("Error", "Exception", "Unavailable")) for b in bases):
+                found.append(f"{path.relative_to(root)}:{node.lineno} {node.name}")
+    return found
+
+
+def exceptions_defined_in(errors_module: Any) -> list[type[BaseException]]:
+    """The exception classes ``errors_module`` defines itself (not those it imports)."""
+    import inspect
+
+    return [
+        c
+        for _, c in inspect.getmembers(errors_module, inspect.isclass)
+        if issubclass(c, BaseException) and c.__module__ == errors_module.__name__
+    ]
+
+
 # --- the reference implementation ---------------------------------------------------
 
 
