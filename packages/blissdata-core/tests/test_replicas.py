@@ -13,6 +13,8 @@ import pytest
 import redis
 
 from blissdata_core import DataStore, EndOfStream, NoWritePermission, ScanState, Stream
+from blissdata_core.errors import NotPrimaryError
+from blissdata_core.replication import parse_info, replica_offsets, replication_lag
 from blissdata_core.server import replica_args
 
 #: Safety net only, so a broken replica cannot hang the suite; never a measured bound.
@@ -157,6 +159,69 @@ def test_read_only_store_refuses_writes_before_the_server(chain, monkeypatch):
             store.close()
     with pytest.raises(NoWritePermission):
         DataStore(replica.url, init_db=True, read_only=True)
+
+
+def test_read_only_store_redis_client_refuses_writes_before_the_server(chain):
+    """``store.redis`` of a read-only store: tools meet the data path's allow-list."""
+    primary, replica, _ = chain
+    for url in (primary.url, replica.url):
+        with DataStore(url, read_only=True) as store:
+            client = store.redis
+            assert client.get("_PROTOCOL_VERSION_") is not None or url == replica.url
+            assert client.exists("nothing") == 0
+            with pytest.raises(NoWritePermission, match="SET refused"):
+                client.set("written", 1)
+            with pytest.raises(NoWritePermission, match="XADD refused"):
+                client.xadd("s", {"a": 1})
+            with pytest.raises(NoWritePermission, match="DEL refused"):
+                client.execute_command("DEL", "_PROTOCOL_VERSION_")
+            pipe = client.pipeline()
+            pipe.get("a")
+            with pytest.raises(NoWritePermission):
+                pipe.set("written", 1)  # refused when queued: nothing of it is sent
+            assert pipe.execute() == [None]
+    with DataStore(primary.url) as producer:
+        assert producer.redis.exists("written", "s") == 0  # the writable store's client writes
+        producer.redis.set("written", 1)
+        assert producer.redis.get("written") == b"1"
+
+
+def test_wait_for_replicas_counts_the_replicas_holding_every_point(chain):
+    primary, replica, second = chain
+    with DataStore(primary.url) as producer:
+        scan = producer.create_scan({"name": "w", "number": 1, "data_policy": "no_policy"})
+        x = scan.create_stream(Stream.make_definition("x", "float64"))
+        scan.prepare()
+        scan.start()
+        for i in range(1000):
+            x.send(float(i))  # queued: wait_for_replicas sends them first
+        # the primary lists its direct replica only (the second follows that one)
+        assert producer.wait_for_replicas(1, timeout=HANG_GUARD) == 1
+        with DataStore(replica.url, read_only=True) as consumer:
+            assert len(consumer.load_scan(scan.key).streams["x"]) == 1000
+        assert producer.wait_for_replicas(2, timeout=0.2) <= 1  # fewer than asked: told
+        x.seal()
+        scan.stop()
+        scan.close()
+    with DataStore(replica.url, read_only=True) as consumer:
+        with pytest.raises(NoWritePermission):
+            consumer.wait_for_replicas()
+    with DataStore(replica.url) as writable_on_a_replica:
+        with pytest.raises(NotPrimaryError, match="not a primary"):
+            writable_on_a_replica.wait_for_replicas()
+
+
+def test_replica_offsets_from_info_text():
+    info = parse_info(
+        b"# Replication\r\nrole:master\r\nconnected_slaves:3\r\n"
+        b"slave0:ip=127.0.0.1,port=6380,state=online,offset=120,lag=0\r\n"
+        b"slave1:ip=127.0.0.1,port=6381,state=wait_bgsave,offset=0,lag=0\r\n"
+        b"slave2:ip=127.0.0.1,port=6382,state=online,offset=100,lag=1\r\n"
+        b"master_repl_offset:120\r\n"
+    )
+    assert info["role"] == "master"
+    assert replica_offsets(info) == [120, 100]  # online ones only
+    assert replication_lag(info) == [0, 20]
 
 
 def test_a_write_sent_to_a_replica_is_no_write_permission(chain):

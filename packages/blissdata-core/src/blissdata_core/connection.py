@@ -63,7 +63,9 @@ def redact_url(url: str) -> str:
 SENTINEL_SCHEMES = ("redis+sentinel://", "rediss+sentinel://")
 
 
-def sentinel_client(url: str, **options: Any) -> redis.Redis:
+def sentinel_client(
+    url: str, redis_class: type[redis.Redis] = redis.Redis, **options: Any
+) -> redis.Redis:
     """A client of the server Sentinel names for a service.
 
     ``redis+sentinel://[user:password@]host:port[,host:port...]/SERVICE[?role=replica]``
@@ -103,23 +105,58 @@ def sentinel_client(url: str, **options: Any) -> redis.Redis:
     }
     manager = Sentinel(sentinels, sentinel_kwargs=sentinel_options, **options)
     if role in ("replica", "slave"):
-        return manager.slave_for(service)
-    return manager.master_for(service)
+        return manager.slave_for(service, redis_class=redis_class)
+    return manager.master_for(service, redis_class=redis_class)
 
 
-def make_client(url: str, **options: Any) -> redis.Redis:
+class ReadOnlyPipeline(redis.client.Pipeline):
+    """A pipeline of a :class:`ReadOnlyRedis`: writes are refused as they are queued."""
+
+    read_only_url = ""
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        check_read_only(self.read_only_url, (args,))
+        return super().execute_command(*args, **options)
+
+
+class ReadOnlyRedis(redis.Redis):
+    """The redis-py client of a read-only store (``DataStore.redis``): tools using
+    it meet the same allow-list as the data path, so a write never reaches a
+    replica (or a primary the consumer should not touch)."""
+
+    read_only_url = ""
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        check_read_only(self.read_only_url, (args,))
+        return super().execute_command(*args, **options)
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> ReadOnlyPipeline:
+        pipe = ReadOnlyPipeline(
+            self.connection_pool, self.response_callbacks, transaction, shard_hint
+        )
+        pipe.read_only_url = self.read_only_url
+        return pipe
+
+
+def make_client(url: str, *, read_only: bool = False, **options: Any) -> redis.Redis:
+    """A redis-py client of ``url``; with ``read_only`` a :class:`ReadOnlyRedis`."""
     options.setdefault("socket_timeout", DEFAULT_SOCKET_TIMEOUT)
     options.setdefault("socket_connect_timeout", 5.0)
     options.setdefault("health_check_interval", 0)
     # RESP2 everywhere: the raw replies the data path parses have one shape
     # whatever the redis-py default (RESP3 from redis-py 8 on).
     options.setdefault("protocol", 2)
+    redis_class = ReadOnlyRedis if read_only else redis.Redis
     if url.startswith(SENTINEL_SCHEMES):
-        return sentinel_client(url, **options)
-    try:
-        return redis.Redis.from_url(url, **options)
-    except ValueError as exc:
-        raise ValueError(f"Invalid Redis URL {redact_url(url)!r}: {exc}") from exc
+        client = sentinel_client(url, redis_class=redis_class, **options)
+    else:
+        try:
+            client = redis_class.from_url(url, **options)
+        except ValueError as exc:
+            raise ValueError(f"Invalid Redis URL {redact_url(url)!r}: {exc}") from exc
+    if read_only:
+        client.read_only_url = redact_url(url)
+    return client
 
 
 #: The zero-copy reader of each redis-py connection that has one (its buffers are reused).
@@ -233,7 +270,7 @@ class RedisConnection:
         self.read_only = read_only
         #: The server is the one Sentinel names (looked up at each connection).
         self.sentinel = url.startswith(SENTINEL_SCHEMES)
-        self.client = make_client(url, **options)
+        self.client = make_client(url, read_only=read_only, **options)
         self.pool = self.client.connection_pool
         self._get_connection = _pool_getter(self.pool)
         # Connections between two commands of the data path.  Taking one from

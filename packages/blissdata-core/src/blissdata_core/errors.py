@@ -40,6 +40,10 @@ class ServerConnectionError(BlissdataError, ConnectionError):
 # --- scans --------------------------------------------------------------------
 
 
+class NotPrimaryError(BlissdataError, RuntimeError):
+    """A producer's request (e.g. waiting for replicas) reached a replica, not a primary."""
+
+
 class RespProtocolError(ServerConnectionError):
     """The server sent bytes that are not the RESP2 reply expected: the connection is out of step."""
 

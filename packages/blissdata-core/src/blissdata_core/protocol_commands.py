@@ -267,3 +267,8 @@ def memory_info() -> Command:
 
 def server_time() -> Command:
     return ("TIME",)
+
+
+def replication_info() -> Command:
+    """Role, offset and replicas of a server (§13.1: what replicas hold)."""
+    return ("INFO", "replication")

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 
 from . import protocol_commands as cmd
+from . import replication
 from .connection import redact_url
 from .errors import (
     NoScanAvailable,
@@ -95,6 +96,20 @@ class DataStore:
 
     def __repr__(self) -> str:
         return f"DataStore({redact_url(self._url)!r})"
+
+    def wait_for_replicas(self, replicas: int = 1, timeout: float = 5.0) -> int:
+        """How many replicas hold everything this store has published so far.
+
+        Sends queued data first, then waits until ``replicas`` replicas of the
+        primary hold it, or ``timeout`` s, and returns the count (fewer than
+        asked on timeout). Replication is asynchronous: points a dead primary
+        acknowledged but had not sent are lost (spec §13.1), so a producer that
+        must not lose points calls this before it reports them safe, e.g.
+        after ``seal()`` or ``close()``.
+        """
+        self._runtime.check_writable("waiting for replicas")
+        self._runtime.publisher.join()
+        return replication.wait_for_replicas(self._conn, replicas, timeout)
 
     def close(self) -> None:
         """Flush queued data, stop the sender thread and close connections."""
