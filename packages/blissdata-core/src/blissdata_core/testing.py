@@ -665,3 +665,54 @@ class FakeLima2Conductor:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+# -- scans for tests: a started scan, points sent and acknowledged, an h5maps entry ------
+
+
+def make_scan(
+    data_store: Any,
+    path: str,
+    number: int = 1,
+    h5maps: dict | None = None,
+    streams: dict[str, tuple[str, tuple]] | None = None,
+    info: dict | None = None,
+) -> Any:
+    """A PREPARED+STARTED scan whose h5maps (if any) names ``path``."""
+    from blissdata_core import Stream
+
+    scan = data_store.create_scan(
+        {"name": "test", "number": number, "data_policy": "no_policy", "path": path},
+        info=dict(info or {}),
+    )
+    for name, (dtype, shape) in (streams or {}).items():
+        scan.create_stream(Stream.make_definition(name, dtype, shape))
+    if h5maps is not None:
+        info = scan.info
+        info["h5maps"] = {path: h5maps}
+        scan.info = info
+    scan.prepare()
+    scan.start()
+    return scan
+
+
+def send(scan: Any, name: str, data: Any) -> None:
+    """Send to one stream of ``scan`` and wait until the server holds it."""
+    stream = scan.streams[name]
+    stream.send(data)
+    stream.join()
+
+
+def entry_map(number: int, children: dict, attributes: dict | None = None) -> dict:
+    """An ``h5maps`` tree: an NXroot holding entry ``{number}.1`` with ``children``."""
+    return {
+        "type": "group",
+        "attributes": {"NX_class": "NXroot"},
+        "children": {
+            f"{number}.1": {
+                "type": "group",
+                "attributes": attributes or {"NX_class": "NXentry"},
+                "children": children,
+            }
+        },
+    }
