@@ -326,10 +326,10 @@ REFERENCE_BLISSWRITER_ONCE = (
 def test_blisswriter_writes_the_file_the_real_blissdata_gives(
     compat_python, reference_python, redis_url, data_store, tmp_path, mode, detectors
 ):
-    from h5compare import describe, differences
     from writer_helpers import BlissWriter
 
     from blissdata_core.testing import run_reference
+    from blissdata_writer.testing import describe, differences
 
     path = str(tmp_path / "data" / "sample.h5")
     options = dict(npoints=5, count_time=0, path=path, detectors=detectors, frames_per_file=3)

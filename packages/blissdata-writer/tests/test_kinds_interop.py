@@ -9,12 +9,12 @@ import time
 import h5py
 import numpy as np
 import pytest
-from h5compare import describe, differences
 from writer_helpers import BlissWriter, write_scan
 
 from blissdata_core import DataStore
 from blissdata_core.testing import FakeLima2Conductor
 from blissdata_writer.producer import simulate_scan
+from blissdata_writer.testing import describe, differences
 
 pytestmark = pytest.mark.interop
 

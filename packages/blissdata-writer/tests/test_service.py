@@ -14,12 +14,12 @@ import time
 import h5py
 import pytest
 import redis
-from h5compare import describe, differences
 from writer_helpers import wait_status, write_scan, writer_command
 
 from blissdata_core import DataStore
 from blissdata_writer.producer import simulate_scan
 from blissdata_writer.status import STATUS_PREFIX, StatusBoard
+from blissdata_writer.testing import describe, differences
 
 
 def _simulate(

@@ -1,9 +1,11 @@
-"""Describe an HDF5 file as plain data, to compare what two writers wrote.
+"""Describe a written HDF5 file as plain data, to compare what two writers wrote.
 
-The description holds what a reader sees: the tree, link kinds and targets,
-attribute and dataset dtypes (string kind and encoding included), shapes and
-values, virtual sources. Storage details (chunking, compression, fill values
-of non-free dimensions) and the writer-specific root attributes are left out.
+What a reader of the file sees: the tree, link kinds and targets, attribute
+and dataset dtypes (string kind and encoding included), shapes, values,
+virtual sources.  Storage details (chunking, compression, fill values) and
+the root attributes each writer stamps for itself are left out, so that this
+writer's file can be compared with blisswriter's.  Used by this package's
+tests and by the interop matrix (``tools.conformance``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-#: Root attributes each writer stamps for itself.
+#: Root attributes each writer stamps for itself (not in any h5maps).
 WRITER_ATTRS = {"HDF5_Version", "h5py_version", "file_time", "file_update_time", "creator"}
 
 
@@ -26,14 +28,11 @@ def _dtype(dtype: np.dtype) -> object:
 
 def _value(value: object) -> object:
     array = np.asarray(value)
-    if array.dtype.kind == "O" or array.dtype.kind == "S":
-        return (
-            np.vectorize(lambda x: x.decode() if isinstance(x, bytes) else x, otypes=[object])(
-                array
-            ).tolist()
-            if array.size
-            else array.tolist()
-        )
+    if array.dtype.kind in "OS":
+        if not array.size:
+            return array.tolist()
+        decode = np.vectorize(lambda x: x.decode() if isinstance(x, bytes) else x, otypes=[object])
+        return decode(array).tolist()
     if array.dtype.names:
         return [tuple(_value(row[n]) for n in array.dtype.names) for row in array.reshape(-1)]
     if array.dtype.kind in "fc":
@@ -53,15 +52,14 @@ def _attrs(obj: h5py.HLObject, skip: set[str] = frozenset()) -> dict:
         if name in skip:
             continue
         attr_id = obj.attrs.get_id(name)
-        dtype = attr_id.dtype
-        out[name] = (_dtype(dtype), attr_id.shape, _value(obj.attrs[name]))
+        out[name] = (_dtype(attr_id.dtype), attr_id.shape, _value(obj.attrs[name]))
     return out
 
 
 def describe(path: str) -> dict:
     """{object path: description} for every link in the file."""
     out: dict[str, object] = {}
-    with h5py.File(path, "r") as f:
+    with h5py.File(path, "r", locking=False) as f:  # as blissdata_core opens files
         out["/"] = ("group", _attrs(f, WRITER_ATTRS))
 
         def visit(group: h5py.Group, prefix: str) -> None:
@@ -99,7 +97,7 @@ def describe(path: str) -> dict:
     return out
 
 
-def differences(a: dict, b: dict) -> list[str]:
+def differences(a: dict, b: dict, limit: int = 20) -> list[str]:
     """Human-readable differences between two descriptions (empty when equal)."""
     problems = []
     for path in sorted(a.keys() | b.keys()):
@@ -108,5 +106,7 @@ def differences(a: dict, b: dict) -> list[str]:
         elif path not in b:
             problems.append(f"{path}: only in first")
         elif a[path] != b[path]:
-            problems.append(f"{path}: {a[path]!r} != {b[path]!r}")
+            problems.append(f"{path}: {a[path]!r} != {b[path]!r}"[:500])
+        if len(problems) >= limit:
+            break
     return problems
