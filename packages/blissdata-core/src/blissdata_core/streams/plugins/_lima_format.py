@@ -224,26 +224,6 @@ class LimaLayout:
         return first_of_file - 1
 
 
-@dataclass
-class LimaProgress:
-    """How far the detector got, from the newest status event."""
-
-    last_index: int = -1
-    last_index_saved: int = -1
-    sealed: bool = False
-
-    def update(self, status: Any = None, sealed: bool = False) -> None:
-        if status is not None:
-            last, saved = parse_status(status)
-            self.last_index = max(self.last_index, last)
-            self.last_index_saved = max(self.last_index_saved, saved)
-        self.sealed = self.sealed or sealed
-
-    @property
-    def length(self) -> int:
-        return self.last_index + 1
-
-
 def parse_status(status: Any) -> tuple[int, int]:
     """``(last_index, last_index_saved)`` of a status event; ValueError if malformed."""
     if not isinstance(status, dict):

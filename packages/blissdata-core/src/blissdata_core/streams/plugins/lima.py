@@ -34,27 +34,23 @@ import numpy as np
 
 from ...encoding import JsonEncoder
 from ...errors import (
-    EmptyViewException,
     ExternalDataError,
     FrameNoMoreThereError,
     IndexNotYetThereError,
     IndexWontBeThereError,
-    MalformedEntryError,
 )
 from ..capabilities import FileRun
-from ..cursor import BaseView, EventRange
 from ..definition import StreamDefinition
 from ..event_stream import EventStream
 from ..file_formats import read_points
-from ..stream import BaseStream
 from ._lima_format import (
     FrameReference,
     LimaLayout,
-    LimaProgress,
     make_status,
+    parse_status,
 )
 from ._lima_tango import ImageData, LimaServer
-from ._status import PointView
+from ._status import PointView, Progress, StatusStream
 
 PLUGIN_NAME = "lima"
 LEGACY_FORMAT = "lima_v1"
@@ -88,8 +84,10 @@ class LimaView(PointView):
     status plugins' views: data and file references read from the stream)."""
 
 
-class LimaStream(BaseStream):
+class LimaStream(StatusStream):
     """Frames of a lima detector, read from the files it saved."""
+
+    view_cls = LimaView
 
     #: How long ``stream[i]`` waits for a frame acquired but not yet in a
     #: finished file (seconds; None waits until the stream is sealed).
@@ -105,9 +103,6 @@ class LimaStream(BaseStream):
         self._layout = LimaLayout.from_info(self.info.get("lima_info"))
         self._dtype = np.dtype(self.info["dtype"])
         self._shape = tuple(int(n) for n in self.info["shape"])
-        self._progress = LimaProgress()
-        self._seen_end = 0  # entries read so far (the next status has this index)
-        self._last_only_asked: bool | None = None
         self._server: LimaServer | None = None
         self._last_acq_on_server = -1
 
@@ -184,41 +179,22 @@ class LimaStream(BaseStream):
     @property
     def last_index_saved(self) -> int:
         self._refresh()
-        return self._progress.last_index_saved
+        return self._last_index_saved
 
     # -- status ---------------------------------------------------------------------------
-    def _apply(self, entries: list[Any]) -> None:
-        data = [e for e in entries if not e.is_seal]
-        sealed = any(e.is_seal for e in entries)
-        for entry in entries:
-            self._event_stream.note_seal(entry)
-        status = None
-        if data:
-            status = self._event_stream.decode(data[-1:])[-1]
-            self._seen_end = max(self._seen_end, data[-1].end)
-        try:
-            self._progress.update(status, sealed)
-        except ValueError as exc:
-            raise MalformedEntryError(str(exc), self.name) from None
+    def _decode_progress(self, status: Any, previous: Progress) -> tuple[int, int]:
+        last_index, last_index_saved = parse_status(status)
+        return last_index + 1, last_index_saved + 1
 
-    def _refresh(self) -> None:
-        """Read the newest status (one round trip), unless the stream is known sealed."""
-        if self._progress.sealed:
-            return
-        self._apply(self._event_stream.revrange(count=2))
+    @property
+    def _last_index(self) -> int:
+        """The newest frame acquired as last read (-1: none)."""
+        return self._progress.length - 1
 
-    def _wait_status(self, timeout: float | None) -> bool:
-        """Block until a status event newer than what we saw arrives."""
-        block_s = 0.0 if timeout is None else max(timeout, 0.001)
-        entries = self._event_stream.wait_entries(self._seen_end, block_s)
-        if not entries:
-            return False
-        self._apply(entries)
-        return True
-
-    def __len__(self) -> int:
-        self._refresh()
-        return self._progress.length
+    @property
+    def _last_index_saved(self) -> int:
+        """The newest frame saved as last read (-1: none)."""
+        return self._progress.saved - 1
 
     # -- frames ------------------------------------------------------------------------------
     def _check_index(self, index: int) -> int:
@@ -244,7 +220,7 @@ class LimaStream(BaseStream):
         if outcome == "never":
             raise FrameNoMoreThereError(
                 f"Frame {last} of {self.name!r} was never saved (the detector saved frames "
-                f"up to {self._progress.last_index_saved}), and the Lima server "
+                f"up to {self._last_index_saved}), and the Lima server "
                 f"{self._layout.server_url!r} no longer holds it"
             )
         if outcome == "timeout":
@@ -258,7 +234,7 @@ class LimaStream(BaseStream):
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             progress = self._progress
-            closed = self._layout.last_closed_frame(progress.last_index_saved, progress.sealed)
+            closed = self._layout.last_closed_frame(progress.saved - 1, progress.sealed)
             if last <= closed:
                 return None
             if progress.sealed:
@@ -326,9 +302,7 @@ class LimaStream(BaseStream):
         once they are finished."""
         closed = -1
         if self._layout.saved:
-            closed = self._layout.last_closed_frame(
-                self._progress.last_index_saved, self._progress.sealed
-            )
+            closed = self._layout.last_closed_frame(self._last_index_saved, self._progress.sealed)
         if frames[-1] <= closed:
             return self._read(frames)
         beyond = [i for i in frames if i > closed]
@@ -356,10 +330,10 @@ class LimaStream(BaseStream):
     def _from_server(self, index: int) -> tuple[np.ndarray | None, str]:
         """Frame ``index`` from the Lima server's memory, or None and why not."""
         layout = self._layout
-        if layout.buffer_max_number <= self._progress.last_index - index:
+        if layout.buffer_max_number <= self._last_index - index:
             return None, (
                 f"it keeps the last {layout.buffer_max_number} frame(s) only "
-                f"(the detector is at frame {self._progress.last_index})"
+                f"(the detector is at frame {self._last_index})"
             )
         acquisition, _, _ = layout.locate(index)
         in_acquisition = index - acquisition * layout.frames_per_acquisition
@@ -424,33 +398,9 @@ class LimaStream(BaseStream):
             # frame 0 of each internally triggered acquisition: only a single
             # frame scan (a ``ct``) knows it is the scan's frame 0
             self._refresh()
-            if self._progress.last_index != 0:
+            if self._last_index != 0:
                 frame_id = None
         return ImageData(image.array, frame_id, None)
-
-    # -- cursors ----------------------------------------------------------------------------
-    def _need_last_only(self, last_only: bool) -> bool:
-        # Remember what the reader asked: the cursor calls this with the caller's
-        # ``last_only`` before building views, and some cursor versions pass
-        # ``last_only=True`` to the view builder whenever this returns True.
-        self._last_only_asked = last_only
-        return True  # the newest status says everything
-
-    def _build_view_from_events(
-        self, hl_index: int, events: EventRange, last_only: bool
-    ) -> BaseView:
-        if self._last_only_asked is not None:
-            last_only = self._last_only_asked
-        status = events.data[-1] if len(events.data) else None
-        try:
-            self._progress.update(status, events.end_of_stream)
-        except ValueError as exc:
-            raise MalformedEntryError(str(exc), self.name) from None
-        self._seen_end = max(self._seen_end, events.index + len(events))
-        length = self._progress.length
-        if length <= hl_index:
-            raise EmptyViewException()
-        return LimaView(self, length - 1 if last_only else hl_index, length)
 
     def __repr__(self) -> str:
         return f"<LimaStream {self.name!r} key={self.key}>"
