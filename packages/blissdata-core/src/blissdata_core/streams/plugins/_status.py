@@ -69,9 +69,14 @@ class StatusStream(BaseStream):
     """A stream of status events standing for points kept elsewhere (see the module)."""
 
     view_cls: type[PointView] = PointView
+    #: The ``plugin`` name in the stream's info.
+    plugin_name: str = ""
 
     def __init__(self, event_stream: EventStream):
         super().__init__(event_stream)
+        # each point is an array the detector describes in the stream's info
+        self._dtype = np.dtype(self.info["dtype"])
+        self._shape = tuple(int(n) for n in self.info["shape"])
         self._progress = Progress()
         self._seen_end = 0  # entries read so far
         self._last_only_asked: bool | None = None
@@ -80,6 +85,23 @@ class StatusStream(BaseStream):
     def _decode_progress(self, status: Any, previous: Progress) -> tuple[int, int]:
         """(points acquired, points saved) from one status event (ValueError if malformed)."""
         raise NotImplementedError
+
+    # -- description --------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return "array"
+
+    @property
+    def plugin(self) -> str:
+        return self.plugin_name
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
 
     # -- statuses -----------------------------------------------------------------------
     def _update(self, status: Any, sealed: bool) -> None:

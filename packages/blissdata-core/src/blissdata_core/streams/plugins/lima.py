@@ -87,6 +87,7 @@ class LimaView(PointView):
 class LimaStream(StatusStream):
     """Frames of a lima detector, read from the files it saved."""
 
+    plugin_name = PLUGIN_NAME
     view_cls = LimaView
 
     #: How long ``stream[i]`` waits for a frame acquired but not yet in a
@@ -101,8 +102,6 @@ class LimaStream(StatusStream):
                 f"not {event_stream.encoding.get('type')!r}"
             )
         self._layout = LimaLayout.from_info(self.info.get("lima_info"))
-        self._dtype = np.dtype(self.info["dtype"])
-        self._shape = tuple(int(n) for n in self.info["shape"])
         self._server: LimaServer | None = None
         self._last_acq_on_server = -1
 
@@ -151,22 +150,6 @@ class LimaStream(StatusStream):
         )
 
     # -- description -------------------------------------------------------------------
-    @property
-    def kind(self) -> str:
-        return "array"
-
-    @property
-    def plugin(self) -> str:
-        return PLUGIN_NAME
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._dtype
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self._shape
-
     @property
     def layout(self) -> LimaLayout:
         return self._layout

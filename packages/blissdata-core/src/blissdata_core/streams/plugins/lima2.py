@@ -58,6 +58,7 @@ class Lima2View(PointView):
 class Lima2Stream(StatusStream):
     """Frames of a Lima 2 frame source (see the module)."""
 
+    plugin_name = PLUGIN_NAME
     view_cls = Lima2View
 
     def __init__(self, event_stream: EventStream):
@@ -69,8 +70,6 @@ class Lima2Stream(StatusStream):
                 f"Stream {self.name!r}: lima2 protocol version {version!r}, "
                 f"this client reads version {PROTOCOL_VERSION}"
             )
-        self._dtype = np.dtype(info["dtype"])
-        self._shape = tuple(int(n) for n in info["shape"])
         master = info.get("master_file")
         if master is not None:
             if not (isinstance(master, (list, tuple)) and len(master) == 2):
@@ -107,22 +106,6 @@ class Lima2Stream(StatusStream):
         return StreamDefinition(name, info, NumericEncoder(np.uint32))
 
     # -- description -----------------------------------------------------------------------
-    @property
-    def kind(self) -> str:
-        return "array"
-
-    @property
-    def plugin(self) -> str:
-        return PLUGIN_NAME
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._dtype
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self._shape
-
     @property
     def master_file(self) -> tuple[str, str] | None:
         """``(file, dataset)`` holding every frame once the stream is sealed, or None."""

@@ -96,6 +96,7 @@ def make_status(last_read_index: int, last_saved_index: int = -1) -> dict[str, i
 class MoscaStream(StatusStream):
     """Spectra of one detector of a mosca server (see the module)."""
 
+    plugin_name = PLUGIN_NAME
     view_cls = MoscaView
 
     def __init__(self, event_stream: EventStream):
@@ -112,8 +113,6 @@ class MoscaStream(StatusStream):
                 f"this client reads version {PROTOCOL_VERSION}"
             )
         self._mosca = mosca
-        self._dtype = np.dtype(info["dtype"])
-        self._shape = tuple(int(n) for n in info["shape"])
         self._detector = int(info["detector"])
         self._saving: MoscaSaving | None = None
         if mosca.get("saving_enabled") and SAVING_KEYS <= mosca.keys():
@@ -173,22 +172,6 @@ class MoscaStream(StatusStream):
         )
 
     # -- description -----------------------------------------------------------------------
-    @property
-    def kind(self) -> str:
-        return "array"
-
-    @property
-    def plugin(self) -> str:
-        return PLUGIN_NAME
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._dtype
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self._shape
-
     @property
     def detector(self) -> int:
         return self._detector
