@@ -233,3 +233,45 @@ NOT_PATCHED = textwrap.dedent(
 
 def test_gevent_never_imported_by_the_client(redis_url):
     assert run_child(NOT_PATCHED, redis_url).stdout.strip() == "ok"
+
+
+INTERRUPTED_SENDS = textwrap.dedent(
+    """
+    from gevent import monkey
+
+    monkey.patch_all()
+
+    import sys
+
+    import gevent
+
+    from blissdata_core import DataStore, Stream
+
+    # Every send() runs under a timeout that fires at its first switch: a send
+    # that raised must have queued nothing (the caller sends the point again),
+    # one that returned queued its point.
+    store = DataStore(sys.argv[1])
+    scan = store.create_scan({"name": "timeouts", "number": 1, "data_policy": "no_policy"})
+    x = scan.create_stream(Stream.make_definition("x", "int64"))
+    scan.prepare()
+    scan.start()
+    value = interrupted = 0
+    while value < 2000:
+        try:
+            with gevent.Timeout(0):
+                x.send(value)
+        except gevent.Timeout:
+            interrupted += 1
+            continue
+        value += 1
+    x.join()
+    print(scan.key, interrupted, flush=True)
+    """
+)
+
+
+def test_send_interrupted_by_a_gevent_timeout_queues_nothing(redis_url, data_store):
+    key, interrupted = run_child(INTERRUPTED_SENDS, redis_url).stdout.split()[-2:]
+    print(f"\n{interrupted} sends interrupted")
+    stream = data_store.load_scan(key).streams["x"]
+    assert np.array_equal(stream[:], np.arange(2000))  # none lost, none doubled

@@ -174,6 +174,7 @@ class Publisher:
         self._conn = None
         self._yield: Any = None  # gevent.idle when the sender thread is a greenlet
         self._last_yield = 0.0
+        self._switch_due = False  # the last submit woke the sender: yield at the next
         _live_publishers.add(self)
 
     # -- producer side -------------------------------------------------------
@@ -183,6 +184,8 @@ class Publisher:
         if writer.sealed:
             raise StreamSealedError(f"Stream {writer.name!r} is sealed")
         size = len(payload)
+        if self._yield is not None:
+            self._greenlet_switch()
         with self._lock:
             if self._closed:
                 raise PublishError("The data store is closed")
@@ -200,22 +203,30 @@ class Publisher:
             writer.last_ticket = ticket
             if self._thread is None:
                 self._start_thread()
-            woke = self._idle
-            if woke:
+            if self._idle:
                 self._wake.set()
-        if self._yield is not None:
-            # A greenlet runs until it blocks, and set() is no switch: a producer
-            # that sends in a loop would keep the sender greenlet (and the socket
-            # replies it waits for, and every other greenlet) from ever running.
-            # Yield when the sender was woken, so that a lone point leaves at once
-            # as with a thread, and at least every GEVENT_YIELD_INTERVAL.  Not
-            # gevent.sleep(0): it may resume this greenlet before the loop polls
-            # any socket, for up to 50 such slices.  A top-priority idle watcher
-            # resumes it after exactly one loop iteration, I/O included.
-            now = time.monotonic()
-            if woke or now - self._last_yield >= GEVENT_YIELD_INTERVAL:
-                self._last_yield = now
-                self._yield(_GEVENT_MAX_PRIORITY)
+                self._switch_due = True
+
+    def _greenlet_switch(self) -> None:
+        """Let the sender greenlet run (gevent only), before anything is queued.
+
+        A greenlet runs until it blocks, and set() is no switch: a producer
+        that sends in a loop would keep the sender greenlet (and the socket
+        replies it waits for, and every other greenlet) from ever running. So
+        send() yields when the previous one woke the sender, and at least every
+        GEVENT_YIELD_INTERVAL; a lone point leaves at the producer's next
+        switch (any wait). Yielding before queuing makes an exception thrown
+        into the producer there (``gevent.Timeout``, ``kill()``) leave nothing
+        queued: a send() that raises sent nothing, one that returns queued its
+        point. Not gevent.sleep(0): it may resume this greenlet before the
+        loop polls any socket, for up to 50 such slices. A top-priority idle
+        watcher resumes it after exactly one loop iteration, I/O included.
+        """
+        now = time.monotonic()
+        if self._switch_due or now - self._last_yield >= GEVENT_YIELD_INTERVAL:
+            self._switch_due = False
+            self._last_yield = now
+            self._yield(_GEVENT_MAX_PRIORITY)
 
     def _wait_for_room(self, size: int) -> None:
         if self._idle:
