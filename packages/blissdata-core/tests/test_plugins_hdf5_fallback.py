@@ -174,3 +174,18 @@ def test_any_slice_of_a_trimmed_stream(
     assert stream[index] == values[index]
     view = stream.cursor().read()
     np.testing.assert_array_equal(view.get_data(start, stop), values[start:stop])
+
+
+def test_a_file_this_process_holds_with_locking_is_read_all_the_same(tmp_path, monkeypatch):
+    """User code opened the file with h5py's default locking (say, through a
+    virtual dataset); our readers open it without. HDF5 before 1.14 refuses a
+    second open with other flags: the file is then read with the process's own."""
+    from blissdata_core.streams.file_formats import open_hdf5_file
+
+    monkeypatch.delenv("HDF5_USE_FILE_LOCKING", raising=False)
+    path = str(tmp_path / "frames.h5")
+    with h5py.File(path, "w") as f:
+        f["data"] = np.arange(12).reshape(3, 4)
+    with h5py.File(path, "r", locking=True) as held:
+        with open_hdf5_file(path) as ours:
+            assert np.array_equal(ours["data"][()], held["data"][()])

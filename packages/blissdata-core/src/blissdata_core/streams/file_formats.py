@@ -30,7 +30,11 @@ import numpy as np
 
 from ..errors import ExternalDataError
 from .capabilities import EDF, HDF5, FileRun
-from .plugins._hdf5 import open_dataset, read_rows
+from .plugins._hdf5 import open_dataset, open_file, read_rows
+
+#: Opens an HDF5 file for reading as every reader of this project does (no
+#: locking, unless this process already holds the file with locking).
+open_hdf5_file = open_file
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import h5py
 import numpy as np
 
 from blissdata_core.h5maps import parse_item
+from blissdata_core.streams.file_formats import open_hdf5_file
 
 from ..errors import H5MapError
 from ..nodes import DatasetNode
@@ -100,7 +100,7 @@ class VirtualDataset(_WholeArrayDataset):
                 vsel = _selection(source["vspace"], self.path)
                 ssel = _selection(source["src_space"], self.path)
                 name = resolve_beside(self._context.filename, source["src_file"])
-                with h5py.File(name, "r", locking=False) as h5:
+                with open_hdf5_file(name) as h5:
                     out[vsel] = h5[source["src_dataset"]][ssel]
             except (KeyError, TypeError, OSError, ValueError) as exc:
                 if isinstance(exc, H5MapError):

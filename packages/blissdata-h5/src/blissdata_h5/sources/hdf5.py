@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 import h5py
 import numpy as np
 
+from blissdata_core.streams.file_formats import open_hdf5_file
+
 from ..errors import FileSourceError
 from ..nodes import DatasetNode, ExternalLinkNode, GroupNode, Node, SoftLinkNode, Source, join_path
 from .lima_files import LimaFiles
@@ -68,13 +70,7 @@ class Hdf5Source(Source):
         return self._h5
 
     def _open_once(self) -> h5py.File:
-        try:
-            return h5py.File(self.filename, "r", locking=False)
-        except OSError as exc:
-            # the process already has it open with locking: HDF5 wants the same flags
-            if "locking flag" not in str(exc):
-                raise
-            return h5py.File(self.filename, "r")
+        return open_hdf5_file(self.filename)
 
     def refresh(self) -> None:
         """When following a growing file: reopen it if it was opened over ``retry_period``

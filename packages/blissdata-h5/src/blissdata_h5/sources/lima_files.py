@@ -30,8 +30,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import h5py
 import numpy as np
+
+from blissdata_core.streams.file_formats import open_hdf5_file
 
 from ..nodes import DatasetNode, GroupNode, Node
 
@@ -147,7 +148,7 @@ class LimaFilesDataset(DatasetNode):
         dtype, frame_shape = None, None
         for _, name in sorted(numbered):
             try:
-                with h5py.File(name, "r", locking=False) as h5:
+                with open_hdf5_file(name) as h5:
                     dataset = h5[self.data_path]
                     shape, dtype = dataset.shape, dataset.dtype
             except (OSError, KeyError, RuntimeError):
@@ -179,7 +180,7 @@ class LimaFilesDataset(DatasetNode):
         for name, count in zip(files, counts):
             rows = [(k, i - first) for k, i in enumerate(wanted) if first <= i < first + count]
             if rows:
-                with h5py.File(name, "r", locking=False) as h5:
+                with open_hdf5_file(name) as h5:
                     dataset = h5[self.data_path]
                     local = [i for _, i in rows]
                     block = dataset[local[0] : local[-1] + 1 : step]

@@ -25,16 +25,35 @@ def require_h5py() -> Any:
     return h5py
 
 
-@contextlib.contextmanager
-def open_dataset(file_path: str, data_path: str) -> Iterator[Any]:
-    """The h5py dataset ``data_path`` of ``file_path``, opened read-only.
+def open_file(file_path: str) -> Any:
+    """``file_path`` opened read-only by h5py, without file locking: the writer of
+    a file may still hold it open while the parts we read are complete.
 
-    File locking is off: the writer of a file may still hold it open while the
-    parts we read are complete.
+    If this process already has the file open with locking (e.g. through a
+    virtual dataset that user code opened with h5py's defaults), HDF5 before
+    1.14 refuses another open with other locking flags: it is then opened
+    with the process's own flags.
     """
     h5py = require_h5py()
+    # HDF5 compares two flags (use locks, ignore disabled locks): the first of
+    # these settings that matches how the process holds the file opens it
+    settings = (False, True, "best-effort", None)
+    for locking in settings:
+        try:
+            return h5py.File(file_path, "r", locking=locking)
+        except OSError as exc:
+            if "locking" not in str(exc) or "flag" not in str(exc) or locking is None:
+                raise
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def open_dataset(file_path: str, data_path: str) -> Iterator[Any]:
+    """The h5py dataset ``data_path`` of ``file_path``, opened read-only (see
+    :func:`open_file`)."""
+    h5py = require_h5py()
     try:
-        h5file = h5py.File(file_path, "r", locking=False)
+        h5file = open_file(file_path)
     except (OSError, ValueError) as exc:
         raise ExternalDataError(f"Cannot open HDF5 file {file_path!r}: {exc}") from exc
     try:
