@@ -98,16 +98,22 @@ export class Scan {
   static async load(conns: Conns, key: string): Promise<Scan> {
     const text = (await conns.conn.call("JSON.GET", key)) as string | null;
     if (text === null) throw new ScanNotFoundError(`Scan ${key} not found`);
-    const doc = JSON.parse(text);
-    const scan = new Scan(conns, key, checkDocument(doc, key), false);
-    scan.docText = text;
-    await scan.readState();
+    const scan = new Scan(conns, key, checkDocument(JSON.parse(text), key), false);
+    // the state and the document again, in one transaction: a producer's transition
+    // between the first read and the state's would pair a PREPARED state with the
+    // CREATED document (no streams), and update() would not reload it
+    const [[stateErr, states], [docErr, again]] = (await conns.conn.multi()
+      .call("XREVRANGE", scan.stateKey, "+", "-", "COUNT", 1)
+      .call("JSON.GET", key)
+      .exec())! as [Error | null, any][];
+    if (stateErr) throw stateErr;
+    if (docErr) throw docErr;
+    if (again !== null) {
+      scan.doc = checkDocument(JSON.parse(again), key);
+      scan.docText = again;
+    }
+    if (states.length) scan.noteState(states[0]);
     return scan;
-  }
-
-  private async readState(): Promise<void> {
-    const raw = (await this.conns.conn.call("XREVRANGE", this.stateKey, "+", "-", "COUNT", 1)) as [string, string[]][];
-    if (raw.length) this.noteState(raw[0]);
   }
 
   private noteState([id, fields]: [string, string[]]): void {
