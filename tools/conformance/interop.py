@@ -2,9 +2,11 @@
 
 Like Apache Arrow's integration runner, producers and consumers are crossed::
 
-    producers   core (blissdata_core, in this process), reference (blissdata 2.4.5)
+    producers   core (blissdata_core, in this process), reference (blissdata 2.4.5),
+                ts (blissdata-js: numeric and JSON streams, not lima)
     consumers   core          blissdata_core reads the closed scan (and follows it live)
                 reference     blissdata 2.4.5 reads it (and follows it live)
+                ts            blissdata-js reads it (and follows it live; not lima)
                 h5            blissdata_h5 views it (sources redis, file and auto)
                 reference_h5  blissdata 2.4.5's own HDF5 view (blissdata.h5api)
                 writer        blissdata_writer writes its files
@@ -20,7 +22,9 @@ to two known differences, see ``_reference_view_problems``), and
 blissdata_writer writes the same file (``h5files.describe``).  Both writers
 write the closed scans, one after another.  The reference side runs in the
 reference venv through ``python -m tools.vectors.ref_driver`` (one process for
-the producer, one for the reference consumers).
+the producer, one for the reference consumers); the TypeScript client through
+its driver (``tools.conformance.ts_peer``; its cells are skipped, with the
+reason, without Node.js).
 
 ``run_scenario()`` publishes one scenario with one producer and runs every
 consumer on it: one :class:`Cell` a consumer.  ``python -m
@@ -45,7 +49,7 @@ import numpy as np
 import redis
 
 from tools import module_env
-from tools.conformance import h5files, harness
+from tools.conformance import h5files, harness, ts_peer
 from tools.conformance.scenarios import (
     PRODUCERS,
     Scenario,
@@ -57,11 +61,13 @@ from tools.conformance.scenarios import (
 )
 from tools.vectors import interop_peer, valuerepr
 
-CONSUMERS = ("core", "reference", "h5", "reference_h5", "writer", "blisswriter")
-READERS = ("core", "reference")
+CONSUMERS = ("core", "reference", "ts", "h5", "reference_h5", "writer", "blisswriter")
+READERS = ("core", "reference", "ts")
 TREES = ("h5", "reference_h5", "writer", "blisswriter")
 #: Consumers that read lima frames with blissdata_core's lima plugin.
 NEEDS_LIMA_PLUGIN = ("core", "h5", "writer")
+#: Stream kinds blissdata-js publishes and reads (it has no lima plugin).
+TS_KINDS = ("numeric", "json")
 H5_SOURCES = ("redis", "file", "auto")
 CLOSED = 4
 
@@ -98,6 +104,25 @@ def lima_plugin_available() -> bool:
         return plugins.load_plugin("lima") is not None
     except Exception:
         return False
+
+
+def ts_skip(scans: list[dict], role: str) -> str:
+    """Why blissdata-js cannot take ``role`` ("produces", "reads") in these scans, or ""."""
+    why = ts_peer.unavailable()
+    if why:
+        return why
+    other = sorted(
+        {
+            f"{s['name']} ({stream_kind(s)})"
+            for scan in scans
+            for s in scan["streams"]
+            if stream_kind(s) not in TS_KINDS
+        }
+    )
+    if other:
+        shown = ", ".join(other[:4]) + (f", ... {len(other) - 4} more" if len(other) > 4 else "")
+        return f"blissdata-js {role} numeric and JSON streams only, not {shown}"
+    return ""
 
 
 # --- the reference side -------------------------------------------------------------------
@@ -176,6 +201,12 @@ def reset_database(url: str, by: str, reference: Reference) -> None:
 def produce(producer: str, url: str, scans: list[dict], reference: Reference) -> dict:
     if producer == "reference":
         return reference.run({"op": "play", "url": url, "scans": scans})
+    if producer == "ts":
+        peer = ts_peer.TsPeer()
+        try:
+            return peer.play(url, scans)
+        finally:
+            peer.close()
     from blissdata_core import DataStore, Stream
 
     with DataStore(url) as ds:
@@ -332,7 +363,10 @@ def live_problems(scan: dict, observed: dict) -> list[str]:
         pts = points(scan, spec["name"])
         have = observed["streams"].get(spec["name"])
         if have is None:
-            problems.append(f"live {spec['name']}: not read")
+            problems.append(
+                f"live {spec['name']}: not read (followed {observed.get('key')}, "
+                f"streams {sorted(observed['streams'])})"
+            )
         elif not pts:
             if have != {"points": 0}:
                 problems.append(f"live {spec['name']}: read {have}, nothing was sent")
@@ -544,6 +578,12 @@ def run_scenario(
         for c in consumers:
             done(c, [f"scenario not built: {type(exc).__name__}: {exc}"])
         return cells
+    if producer == "ts" and ts_skip(scans, "produces"):
+        for c in consumers:
+            done(c, [], skip=ts_skip(scans, "produces"))
+        return cells
+    if "ts" in consumers and ts_skip(scans, "reads"):
+        done("ts", [], skip=ts_skip(scans, "reads"))
     lima = any(stream_kind(s) == "lima" for scan in scans for s in scan["streams"])
     if lima and not lima_plugin_available():
         for c in [c for c in consumers if c in NEEDS_LIMA_PLUGIN]:
@@ -567,6 +607,14 @@ def run_scenario(
             thread = threading.Thread(target=_follow_core, args=(url, since, json_names, out))
             thread.start()
             followers["core"] = (thread, out)
+        if "ts" in todo:
+            peer = ts_peer.TsPeer()
+            try:
+                peer.start_follow(url, since)
+                followers["ts"] = peer
+            except Exception as exc:  # reported by the cell
+                peer.close()
+                followers["ts"] = {"error": f"{type(exc).__name__}: {exc}"}
     try:
         report = produce(producer, url, scans, reference)
         common = production_problems(scans, report)
@@ -577,6 +625,13 @@ def run_scenario(
         try:
             if name == "reference":
                 live[name] = Reference.finish(follower)
+            elif isinstance(follower, dict):  # it could not start
+                live[name] = follower
+            elif name == "ts":
+                try:
+                    live[name] = follower.followed(json_names)
+                finally:
+                    follower.close()
             else:
                 thread, out = follower
                 thread.join(120)
@@ -623,6 +678,12 @@ def run_scenario(
                             for j in read_jobs(scans, keys)
                         ]
                     }
+            elif reader == "ts":
+                peer = ts_peer.TsPeer()
+                try:
+                    observed = peer.read_scans(url, read_jobs(scans, keys))
+                finally:
+                    peer.close()
             else:
                 observed = answers["read_scans"]
             if "error" in observed:

@@ -28,7 +28,7 @@ import numpy as np
 
 from tools.vectors import valuerepr
 
-PRODUCERS = ("core", "reference")
+PRODUCERS = ("core", "reference", "ts")
 #: Random scenarios drawn (``$BLISSDATA_INTEROP_RANDOM`` overrides).
 RANDOM_EXAMPLES = 10
 

@@ -130,6 +130,9 @@ def follow_scan(
     scan = data_store.load_scan(key)
     while int(scan.state) < 1:  # PREPARED: the streams are known
         scan.update(timeout=timeout)
+    # blissdata 2.4.5's load reads the document, then the state: a prepare between the
+    # two gives a PREPARED scan without streams, which update() does not reload
+    scan = data_store.load_scan(key)
     group = cursor_group(scan.streams)
     got: dict[str, list] = {name: [] for name in scan.streams}
     reads = 0

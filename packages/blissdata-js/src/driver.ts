@@ -7,12 +7,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DataStore } from "./store";
 import { NDArray } from "./ndarray";
-import { Points } from "./encoding";
 import { CursorGroup, Stream, View } from "./stream";
 import { makeDefinition, Scan, ScanState } from "./scan";
 import { mro } from "./errors";
 import { validate } from "./validate";
 import { H5MapError, parseLossless, parseMaps, Value as H5Value } from "./h5maps";
+import { error, fromRepr, repr, runOp } from "./driverops";
+import { play, readScan } from "./interop";
 
 function h5Repr(v: H5Value): unknown {
   switch (v.kind) {
@@ -31,80 +32,6 @@ async function store(url: string): Promise<DataStore> {
     stores.set(url, ds);
   }
   return ds;
-}
-
-function error(err: unknown): Record<string, unknown> {
-  const names = mro(err);
-  return { error: names[0] ?? "Error", mro: names.length ? names : ["Error"], message: String((err as Error)?.message ?? err).slice(0, 200) };
-}
-
-function arrayRepr(a: NDArray) {
-  return { dtype: a.dtype, shape: a.shape, base64: a.hostBytes().toString("base64") };
-}
-
-function repr(value: unknown, jsonStream: boolean): Record<string, unknown> {
-  if (jsonStream) return { json: value };
-  if (value instanceof NDArray) return { array: arrayRepr(value) };
-  if (Array.isArray(value)) return { arrays: value.map((v) => arrayRepr(v as NDArray)) };
-  throw new Error(`unexpected value ${String(value)}`);
-}
-
-function fromRepr(r: any): unknown {
-  if ("json" in r) return r.json;
-  const arr = (a: any) => NDArray.fromBytes(a.dtype, a.shape, Buffer.from(a.base64, "base64"));
-  if ("arrays" in r) return r.arrays.map(arr);
-  return arr(r.array);
-}
-
-async function data(fn: () => Points | Promise<Points> | unknown, jsonStream: boolean) {
-  try {
-    return { value: repr(await fn(), jsonStream) };
-  } catch (err) {
-    return error(err);
-  }
-}
-
-async function cursorOp(stream: Stream, lastOnly: boolean, jsonStream: boolean) {
-  const cursor = stream.cursor();
-  const out: unknown[] = [];
-  for (let i = 0; i < 5; i++) {
-    let view: View | null;
-    try {
-      view = await cursor.read({ block: false, lastOnly });
-    } catch (err) {
-      if (mro(err).includes("EndOfStream")) out.push({ end: "EndOfStream" });
-      else out.push(error(err));
-      break;
-    }
-    if (view === null) {
-      out.push({ end: null });
-      break;
-    }
-    const v = view;
-    const n = v.length;
-    out.push({
-      index: v.index, len: n,
-      data: await data(() => v.getData(), jsonStream),
-      // get_data(len - 1): the points from len - 1 to the end, a batch of one
-      last: await data(() => v.getData(n - 1), jsonStream),
-    });
-  }
-  return out;
-}
-
-async function runOp(stream: Stream, op: any, jsonStream: boolean) {
-  try {
-    switch (op.op) {
-      case "len": return { value: await stream.length() };
-      case "is_sealed": return { value: await stream.isSealed() };
-      case "cursor": return { value: await cursorOp(stream, !!op.last_only, jsonStream) };
-      case "index": return { value: repr(await stream.get(op.index), jsonStream) };
-      case "slice": return { value: repr(await stream.slice(op.start ?? null, op.stop ?? null, op.step ?? null), jsonStream) };
-      default: throw new Error(`unknown op ${op.op}`);
-    }
-  } catch (err) {
-    return error(err);
-  }
 }
 
 function printable(b: Buffer): boolean {
@@ -293,6 +220,21 @@ async function handle(req: any): Promise<unknown> {
       for (const [k, v] of Object.entries(req.info_at_close ?? {})) scan.info[k] = v;
       await scan.close();
       return { key: scan.key };
+    }
+    case "play": {
+      // interop: publish scans of a scenario (tools/vectors/interop_peer.py's format),
+      // sent as JSON text: their info's numbers keep their exact text
+      const ds = await store(req.url);
+      const scans = [];
+      for (const spec of parseLossless(req.scans_text) as any[]) scans.push(await play(ds, spec));
+      return { scans };
+    }
+    case "read_scans": {
+      // interop: read closed scans back (a reader consumer of the interop matrix)
+      const ds = await store(req.url);
+      const scans = [];
+      for (const job of req.scans) scans.push(await readScan(ds, job));
+      return { scans };
     }
     case "h5maps": {
       // the map comes as JSON text: integers up to 2**64 - 1 must stay exact

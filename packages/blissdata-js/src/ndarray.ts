@@ -41,6 +41,11 @@ export function parseDtype(str: string): Dtype {
   return { str, order, kind, itemsize };
 }
 
+/** numpy's dtype.str of a dtype ("|i1" for "<i1", "<f8" for "=f8"): what a producer declares. */
+export function canonicalStr(d: Dtype): string {
+  return `${d.order}${d.kind}${d.itemsize}`;
+}
+
 /** The numpy name of a dtype (stream info "dtype"), e.g. float64, complex128, bool. */
 export function dtypeName(d: Dtype): string {
   switch (d.kind) {

@@ -3,10 +3,11 @@ import {
   BlissdataError, ScanNotFoundError, ScanValidationError, UnauthorizeStateTransition, ValueError,
 } from "./errors";
 import { JsonEncoder, NumericEncoder } from "./encoding";
-import { parseDtype } from "./ndarray";
+import { canonicalStr, parseDtype } from "./ndarray";
 import { Conns, Stream, StreamModel } from "./stream";
 import { ulid } from "./ulid";
 import { parseLossless, parseMaps } from "./h5maps";
+import { isLosslessNumber, LosslessNumber, parse as losslessParse, stringify as losslessStringify } from "lossless-json";
 
 export enum ScanState {
   CREATED = 0,
@@ -35,7 +36,7 @@ export interface StreamDefinition {
 }
 
 const NUMPY_NAMES: Record<string, string> = {
-  bool: "|b1", int8: "|i1", uint8: "|u1", int16: "<i2", uint16: "<u2", int32: "<i4", uint32: "<u4",
+  "?": "|b1", bool: "|b1", int8: "|i1", uint8: "|u1", int16: "<i2", uint16: "<u2", int32: "<i4", uint32: "<u4",
   int64: "<i8", uint64: "<u8", float16: "<f2", float32: "<f4", float64: "<f8", float128: "<f16",
   complex64: "<c8", complex128: "<c16", complex256: "<c32",
 };
@@ -47,11 +48,28 @@ const NUMPY_NAMES: Record<string, string> = {
  */
 export function makeDefinition(name: string, dtype: string, shape: number[] | null = [], info: Record<string, unknown> = {}): StreamDefinition {
   if (dtype === "json") return { name, encoding: new JsonEncoder().info(), info: { ...info } };
-  const enc = new NumericEncoder(NUMPY_NAMES[dtype] ?? dtype, shape ?? []);
+  // as numpy spells it: readers validate "|i1", not "<i1" (spec/schemas)
+  const enc = new NumericEncoder(canonicalStr(parseDtype(NUMPY_NAMES[dtype] ?? dtype)), shape ?? []);
   return { name, encoding: enc.info(), info: { ...info, ...enc.streamInfo() } };
 }
 
 export const MAX_INFO_BYTES = 2 ** 20;
+
+/**
+ * A producer's document as JSON text. Info values may be LosslessNumber (lossless-json):
+ * their text is written as is, for what a JS number cannot say (`1.0` is a float to
+ * Python readers, `2**64 - 1` is exact); NaN and infinities become null (§5.2).
+ */
+function docJson(value: unknown): string {
+  return losslessStringify(value) ?? "null";
+}
+
+/** The document as written: a number whose text a JS number would change stays a LosslessNumber. */
+function parseWritten(text: string): any {
+  return losslessParse(text, null, (t: string) => (String(Number(t)) === t ? Number(t) : new LosslessNumber(t)));
+}
+
+export { isLosslessNumber, LosslessNumber };
 
 export class Scan {
   doc: any;
@@ -80,16 +98,22 @@ export class Scan {
   static async load(conns: Conns, key: string): Promise<Scan> {
     const text = (await conns.conn.call("JSON.GET", key)) as string | null;
     if (text === null) throw new ScanNotFoundError(`Scan ${key} not found`);
-    const doc = JSON.parse(text);
-    const scan = new Scan(conns, key, checkDocument(doc, key), false);
-    scan.docText = text;
-    await scan.readState();
+    const scan = new Scan(conns, key, checkDocument(JSON.parse(text), key), false);
+    // the state and the document again, in one transaction: a producer's transition
+    // between the first read and the state's would pair a PREPARED state with the
+    // CREATED document (no streams), and update() would not reload it
+    const [[stateErr, states], [docErr, again]] = (await conns.conn.multi()
+      .call("XREVRANGE", scan.stateKey, "+", "-", "COUNT", 1)
+      .call("JSON.GET", key)
+      .exec())! as [Error | null, any][];
+    if (stateErr) throw stateErr;
+    if (docErr) throw docErr;
+    if (again !== null) {
+      scan.doc = checkDocument(JSON.parse(again), key);
+      scan.docText = again;
+    }
+    if (states.length) scan.noteState(states[0]);
     return scan;
-  }
-
-  private async readState(): Promise<void> {
-    const raw = (await this.conns.conn.call("XREVRANGE", this.stateKey, "+", "-", "COUNT", 1)) as [string, string[]][];
-    if (raw.length) this.noteState(raw[0]);
   }
 
   private noteState([id, fields]: [string, string[]]): void {
@@ -140,7 +164,7 @@ export class Scan {
 
   /** `info.h5maps` decoded (§11), from the document text with exact integers; null when absent. */
   h5maps(): Map<string, Map<string, any>> | null {
-    const source = this.docText ?? JSON.stringify(this.doc);
+    const source = this.docText ?? docJson(this.doc);
     const h5 = (parseLossless(source) as any)?.info?.h5maps;
     return h5 === undefined || h5 === null ? null : parseMaps(h5);
   }
@@ -173,8 +197,8 @@ export class Scan {
       .exec())!;
     for (const [err] of replies) if (err) throw err;
     scan.stateId = replies[2][1] as string;
-    scan.doc = JSON.parse(text);
-    scan.savedInfo = JSON.stringify(scan.doc.info);
+    scan.doc = parseWritten(text);
+    scan.savedInfo = docJson(scan.doc.info);
     return scan;
   }
 
@@ -190,9 +214,8 @@ export class Scan {
   }
 
   private documentText(): string {
-    // NaN and infinities become null (§5.2): JSON.stringify does exactly that
-    const text = JSON.stringify(this.doc);
-    if (Buffer.byteLength(JSON.stringify(this.doc.info)) > MAX_INFO_BYTES)
+    const text = docJson(this.doc);
+    if (Buffer.byteLength(docJson(this.doc.info)) > MAX_INFO_BYTES)
       throw new ValueError("scan info exceeds 1 MiB");
     return text;
   }
@@ -215,15 +238,15 @@ export class Scan {
       }
     } else for (const s of this.writers.values()) await s.join().catch(() => undefined); // reported at stop/close
     const text = this.documentText();
-    if ((to === ScanState.STARTED || to === ScanState.STOPPED) && JSON.stringify(this.doc.info) !== this.savedInfo)
+    if ((to === ScanState.STARTED || to === ScanState.STOPPED) && docJson(this.doc.info) !== this.savedInfo)
       throw new ValueError("scan info may only change before prepare and before close (§6.2)");
     const replies = (await this.conns.conn.multi()
       .call("JSON.SET", this.key, ".", text)
       .call("XADD", this.stateKey, "*", "state", to)
       .exec())!;
     for (const [err] of replies) if (err) throw err;
-    this.doc = JSON.parse(text);
-    this.savedInfo = JSON.stringify(this.doc.info);
+    this.doc = parseWritten(text);
+    this.savedInfo = docJson(this.doc.info);
     this.stateId = replies[1][1] as string;
     this.state = to;
   }
