@@ -294,7 +294,7 @@ class EmbeddedSentinel:
             self.check_primary()
         if self.dir is None:
             self.dir = Path(tempfile.mkdtemp(prefix="blissdata-sentinel-"))
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         attempts = 1 if self._requested_port else 5
         for attempt in range(attempts):
             port = self._requested_port or free_port()
@@ -308,8 +308,6 @@ class EmbeddedSentinel:
         raise AssertionError("unreachable")
 
     def _spawn(self, command: ServerCommand, port: int) -> None:
-        from blissdata_core.server import _die_with_parent
-
         assert self.config_path is not None and self.log_path is not None
         # The password of the primary is in the file: readable by us only.
         fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -323,13 +321,21 @@ class EmbeddedSentinel:
                 stderr=subprocess.STDOUT,
                 env=command.process_env(),
                 start_new_session=True,  # Ctrl-C in a terminal is ours to handle
-                preexec_fn=_die_with_parent if self._die_with_parent else None,
+                preexec_fn=self._preexec,
             )
         try:
             self._wait_ready(port)
         except BaseException:
             self._reap(signal.SIGKILL)
             raise
+
+    def _preexec(self) -> None:  # pragma: no cover - runs in the child
+        """Sentinel rewrites its configuration (the primary's password) with this umask."""
+        from blissdata_core.server import _die_with_parent
+
+        os.umask(0o077)
+        if self._die_with_parent:
+            _die_with_parent()
 
     def _log_text(self) -> str:
         path = self.log_path
