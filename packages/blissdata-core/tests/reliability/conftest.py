@@ -113,3 +113,9 @@ def private_sentinel(tmp_path: Path) -> Iterator[Callable[..., EmbeddedSentinel]
     finally:
         for sentinel in sentinels:
             sentinel.close()
+
+
+@pytest.fixture
+def pick_port() -> Callable[[], int]:
+    """:func:`suite_port`, for tests that put a port in server options (TLS ports)."""
+    return suite_port
