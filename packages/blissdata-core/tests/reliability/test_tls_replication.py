@@ -128,3 +128,27 @@ def test_scan_written_over_tls_read_complete_from_tls_replica(tls_pair):
     assert got["x"] == [float(i) for i in range(NPOINTS)]
     assert [int(frame[0, 0]) for frame in got["img"]] == list(range(NPOINTS))
     assert all(frame.shape == (8, 6) for frame in got["img"])
+
+
+@pytest.mark.timeout(600)
+def test_sentinel_follows_tls_servers(tls_pair, private_sentinel):
+    """``blissdata sentinel --monitor rediss://... -- TLS options``: Sentinel talks
+    TLS to the servers, clients of ``rediss+sentinel://`` reach them over TLS."""
+    primary_url, replica_url, replica, ssl = tls_pair
+    tls = ["--tls-cert-file", ssl["ssl_certfile"], "--tls-key-file", ssl["ssl_keyfile"],
+           "--tls-ca-cert-file", ssl["ssl_ca_certs"]]  # fmt: skip
+    sentinel = private_sentinel(primary_url, extra_args=tls)
+    assert sentinel.url.startswith("rediss+sentinel://")
+    assert sentinel.wait_for_replicas(1, HANG_GUARD) >= 1, "sentinel never saw the replica"
+    with DataStore(sentinel.url, init_db=True, **ssl) as producer:
+        scan = producer.create_scan({"name": "tls-s", "number": 1, "data_policy": "no_policy"})
+        x = scan.create_stream(Stream.make_definition("x", "float64"))
+        scan.prepare()
+        scan.start()
+        for i in range(NPOINTS):
+            x.send(float(i))
+        x.seal()
+        scan.stop()
+        scan.close()
+    with DataStore(primary_url, **ssl) as direct:  # Sentinel named the TLS primary
+        assert scan.key in direct.search_existing_scans()[1]
