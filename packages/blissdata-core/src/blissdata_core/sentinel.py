@@ -159,8 +159,12 @@ class EmbeddedSentinel:
         if self.port is None:
             raise ServerStartError("the sentinel has not been started")
         scheme = "rediss+sentinel" if self.primary.tls else "redis+sentinel"
-        host = "127.0.0.1" if self.bind in ("0.0.0.0", "::", "*") else self.bind
-        return f"{scheme}://{host}:{self.port}/{self.name}"
+        return f"{scheme}://{self.host}:{self.port}/{self.name}"
+
+    @property
+    def host(self) -> str:
+        """Where to reach the Sentinel from this host (the bound address, or loopback)."""
+        return "127.0.0.1" if self.bind in ("0.0.0.0", "::", "*") else self.bind
 
     @property
     def config_path(self) -> Path | None:
@@ -187,9 +191,8 @@ class EmbeddedSentinel:
         """A redis-py client of the Sentinel itself (SENTINEL commands)."""
         import redis
 
-        host = "127.0.0.1" if self.bind in ("0.0.0.0", "::", "*") else self.bind
         return redis.Redis(
-            host=host,
+            host=self.host,
             port=self.port or 0,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
