@@ -117,5 +117,8 @@ def private_sentinel(tmp_path: Path) -> Iterator[Callable[..., EmbeddedSentinel]
 
 @pytest.fixture
 def pick_port() -> Callable[[], int]:
-    """:func:`suite_port`, for tests that put a port in server options (TLS ports)."""
-    return suite_port
+    """A free port (of the suite's range when one is free there), for tests that
+    put a port in server options (TLS ports)."""
+    from blissdata_core.server import free_port
+
+    return lambda: suite_port() or free_port()

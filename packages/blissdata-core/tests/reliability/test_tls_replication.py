@@ -152,3 +152,51 @@ def test_sentinel_follows_tls_servers(tls_pair, private_sentinel):
         scan.close()
     with DataStore(primary_url, **ssl) as direct:  # Sentinel named the TLS primary
         assert scan.key in direct.search_existing_scans()[1]
+
+
+@pytest.mark.timeout(600)
+def test_cli_tls_only_primary_and_replica(pick_port, tmp_path):
+    """DEPLOYMENT.md §6 as typed: ``blissdata server`` with TLS options after ``--``
+    (paths relative to the shell's directory, plain port off, a password), and a
+    replica following it with a ``rediss://`` ``--replica-of`` URL."""
+    import sys
+    import threading
+
+    files = make_ca_and_certificate(tmp_path)
+    tls = ["--tls-cert-file", "tls.crt", "--tls-key-file", "tls.key",
+           "--tls-ca-cert-file", "ca.crt"]  # fmt: skip
+    pw = "admin pw"
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> str:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "blissdata_core.cli", "server", *args],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        procs.append(proc)
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()))  # type: ignore[union-attr]
+        reader.start()
+        reader.join(HANG_GUARD)
+        assert line and line[0].startswith("redis://"), proc.stderr.read() if line else "hung"  # type: ignore[union-attr]
+        return line[0].strip()
+
+    try:
+        primary_port = pick_port()
+        start("--", "--port", "0", "--requirepass", pw, "--tls-port", str(primary_port), *tls)
+        replica_port = pick_port()
+        start("--replica-of", f"rediss://:admin%20pw@127.0.0.1:{primary_port}",
+              "--", "--port", "0", "--requirepass", pw, "--tls-port", str(replica_port), *tls)  # fmt: skip
+        ssl = {"ssl_ca_certs": str(files["ca.crt"]), "ssl_certfile": str(files["tls.crt"]),
+               "ssl_keyfile": str(files["tls.key"]), "password": pw}  # fmt: skip
+        # the primary was initialised (over its unix socket) and that reached the replica
+        with DataStore(f"rediss://127.0.0.1:{replica_port}", read_only=True, **ssl) as reader:
+            assert reader.search_existing_scans()[1] == []
+    finally:
+        for proc in procs:
+            proc.terminate()
+        codes = [proc.wait(HANG_GUARD) for proc in procs]
+        for proc in procs:
+            proc.stdout.close()  # type: ignore[union-attr]
+            proc.stderr.close()  # type: ignore[union-attr]
+    assert codes == [0, 0]

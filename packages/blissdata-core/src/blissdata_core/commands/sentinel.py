@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         ServerStartError,
     )
     from blissdata_core.sentinel import EmbeddedSentinel
+    from blissdata_core.server import absolute_file_args
 
     stop = threading.Event()
 
@@ -104,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     extra = list(args.sentinel_args or [])
     if extra[:1] == ["--"]:
         extra = extra[1:]
+    extra = absolute_file_args(extra)
     try:
         sentinel = EmbeddedSentinel(
             args.monitor,
