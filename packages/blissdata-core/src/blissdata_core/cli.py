@@ -14,6 +14,7 @@ from .user_errors import run_cli
 #: command, e.g. memory_manager -> "memory-manager"), in help order.
 COMMANDS: tuple[str, ...] = (
     "server",
+    "sentinel",
     "init",
     "memory_manager",
     "ls",

@@ -56,6 +56,10 @@ class ServerStartError(BlissdataError, RuntimeError):
     """The server process did not come up; the message carries the end of its log."""
 
 
+class SentinelConfigError(BlissdataError, ValueError):
+    """A Sentinel cannot be set up as asked: bad URL or option, primary unreachable or a replica."""
+
+
 class NoScanAvailable(BlissdataError):
     """No scan matched, or none arrived before the timeout."""
 

@@ -42,6 +42,7 @@ from blissdata_core.errors import ServerNotFoundError, ServerStartError
 __all__ = [
     "EmbeddedRedis",
     "ServerCommand",
+    "absolute_file_args",
     "ServerNotFoundError",
     "ServerStartError",
     "cache_dir",
@@ -473,6 +474,24 @@ def replica_args(url: str) -> list[str]:
     if parts.scheme == "rediss":
         args += ["--tls-replication", "yes"]
     return args
+
+
+#: Server options naming files or directories; the server resolves them in its --dir.
+FILE_OPTIONS = frozenset(
+    {"aclfile", "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-ca-cert-dir",
+     "tls-client-cert-file", "tls-client-key-file", "tls-dh-params-file"}
+)  # fmt: skip
+
+
+def absolute_file_args(args: Sequence[str]) -> list[str]:
+    """``args`` with the relative paths of :data:`FILE_OPTIONS` made absolute: the
+    server changes into its own directory before reading them, so a path given
+    relative to where the command was typed would not be found."""
+    out = list(args)
+    for i, arg in enumerate(out[:-1]):
+        if arg.startswith("--") and arg[2:] in FILE_OPTIONS and not os.path.isabs(out[i + 1]):
+            out[i + 1] = os.path.abspath(out[i + 1])
+    return out
 
 
 def redact_url(url: str) -> str:

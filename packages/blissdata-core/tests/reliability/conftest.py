@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from blissdata_core.sentinel import EmbeddedSentinel
 from blissdata_core.server import EmbeddedRedis, ServerNotFoundError, ServerStartError
 
 PORT_RANGE = range(17000, 17100)
@@ -85,3 +86,39 @@ def fault_server(private_server: Callable[..., EmbeddedRedis]) -> EmbeddedRedis:
     server = private_server()
     DataStore(server.url, init_db=True).close()
     return server
+
+
+@pytest.fixture
+def private_sentinel(tmp_path: Path) -> Iterator[Callable[..., EmbeddedSentinel]]:
+    """``make(monitor_url, **kwargs) -> EmbeddedSentinel`` started (``blissdata
+    sentinel``'s API) on a port of the suite's range; all closed after the test."""
+    sentinels: list[EmbeddedSentinel] = []
+
+    def make(monitor: str, **kwargs: Any) -> EmbeddedSentinel:
+        kwargs.setdefault("dir", tmp_path / f"sentinel-{len(sentinels)}")
+        last_error: Exception | None = None
+        for _ in range(5):
+            sentinel = EmbeddedSentinel(monitor, port=suite_port() or None, **kwargs)
+            sentinels.append(sentinel)
+            try:
+                return sentinel.start()
+            except ServerNotFoundError as exc:
+                pytest.skip(f"no embedded Redis available: {exc}")
+            except ServerStartError as exc:  # port raced away: try another
+                last_error = exc
+        raise AssertionError(f"could not start a private sentinel: {last_error}")
+
+    try:
+        yield make
+    finally:
+        for sentinel in sentinels:
+            sentinel.close()
+
+
+@pytest.fixture
+def pick_port() -> Callable[[], int]:
+    """A free port (of the suite's range when one is free there), for tests that
+    put a port in server options (TLS ports)."""
+    from blissdata_core.server import free_port
+
+    return lambda: suite_port() or free_port()

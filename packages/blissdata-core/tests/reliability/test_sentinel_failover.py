@@ -9,7 +9,6 @@ lose the last points acknowledged by the dead primary: their number is printed.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 
@@ -18,7 +17,6 @@ import redis
 
 from blissdata_core import DataStore, EndOfStream, Stream
 from blissdata_core.errors import BlissdataError
-from blissdata_core.server import free_port
 
 pytestmark = pytest.mark.reliability
 
@@ -26,40 +24,15 @@ HANG_GUARD = 240
 
 
 @pytest.fixture
-def sentinel(private_server, tmp_path):
+def sentinel(private_server, private_sentinel):
     primary = private_server()
     DataStore(primary.url, init_db=True).close()
     replica = private_server(replica_of=primary.url)
-    port = free_port()
-    conf = tmp_path / "sentinel.conf"
-    conf.write_text(
-        f"port {port}\nbind 127.0.0.1\ndir {tmp_path}\n"
-        f"sentinel monitor bd 127.0.0.1 {primary.port} 1\n"
-        "sentinel down-after-milliseconds bd 1000\n"
-        "sentinel failover-timeout bd 10000\n"
+    sentinel = private_sentinel(
+        primary.url, down_after_ms=1000, failover_timeout_ms=10000, command=primary.command
     )
-    command = primary.command
-    proc = subprocess.Popen(
-        [command.executable, str(conf), "--sentinel"],
-        env=command.process_env(),
-        stdout=open(tmp_path / "sentinel.log", "wb"),  # noqa: SIM115
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        client = redis.Redis(port=port, decode_responses=True)
-        deadline = time.monotonic() + HANG_GUARD
-        while True:
-            try:
-                if client.sentinel_master("bd").get("num-slaves", 0) >= 1:
-                    break
-            except redis.RedisError:
-                pass
-            assert time.monotonic() < deadline, "sentinel never saw the replica"
-            time.sleep(0.2)
-        yield primary, replica, f"redis+sentinel://127.0.0.1:{port}/bd"
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    assert sentinel.wait_for_replicas(1, HANG_GUARD) >= 1, "sentinel never saw the replica"
+    return primary, replica, sentinel.url
 
 
 def follow(url: str, key: str, box: dict) -> None:

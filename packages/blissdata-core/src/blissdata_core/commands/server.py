@@ -71,7 +71,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from blissdata_core.connection import redact_url
-    from blissdata_core.server import EmbeddedRedis, ServerNotFoundError, ServerStartError
+    from blissdata_core.server import (
+        EmbeddedRedis,
+        ServerNotFoundError,
+        ServerStartError,
+        absolute_file_args,
+    )
 
     stop = threading.Event()
 
@@ -86,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         extra = list(getattr(args, "server_args", None) or [])
         if extra[:1] == ["--"]:
             extra = extra[1:]
+        extra = absolute_file_args(extra)
         password = None  # the embedded object checks readiness as the default user
         if "--requirepass" in extra[:-1]:
             password = extra[extra.index("--requirepass") + 1]
@@ -115,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
 
             from blissdata_core.store import DataStore
 
-            url = server.url
+            # the unix socket works when the plain port is off (-- --port 0, TLS only)
+            url = server.unix_url or server.url
             if password:
                 url = url.replace("://", f"://:{quote(password, safe='')}@", 1)
             DataStore(url, init_db=True).close()
