@@ -108,7 +108,7 @@ def test_reader_follows_to_the_end(tmp_path, keep_open, end):
         start = time.monotonic()
         with pytest.raises(KeyError):
             f["1.1/measurement/never"]  # the entry ended: no waiting
-        assert time.monotonic() - start < 5
+        assert time.monotonic() - start < 10  # under retry_timeout: no waiting
     writer.join(10)
 
 
@@ -131,7 +131,7 @@ def test_missing_object_of_a_live_entry_times_out(tmp_path):
         start = time.monotonic()
         with pytest.raises(KeyError):
             f["1.1/measurement/x"]
-        assert 0.3 <= time.monotonic() - start < 5
+        assert 0.3 <= time.monotonic() - start < 30  # waited its timeout, then gave up
 
 
 def test_without_retry_timeout_nothing_is_waited_for(tmp_path):

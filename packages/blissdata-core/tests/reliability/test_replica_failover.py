@@ -12,7 +12,11 @@ import pytest
 import redis
 
 from blissdata_core import DataStore, EndOfStream, Stream
-from blissdata_core.errors import ServerConnectionError
+from blissdata_core.errors import (
+    DatabaseNotInitialisedError,
+    ScanNotFoundError,
+    ServerConnectionError,
+)
 
 pytestmark = pytest.mark.reliability
 
@@ -39,9 +43,12 @@ def follow(url: str, scan_key: str, box: dict) -> None:
         except EndOfStream:
             box["ended"] = True
             break
-        except ServerConnectionError as exc:
-            # a replica restarted (refused, then empty until its first sync) or
-            # changing role (UNBLOCKED): the cursor keeps its place, read again
+        except (ServerConnectionError, ScanNotFoundError, DatabaseNotInitialisedError) as exc:
+            # a replica restarted (refused, then empty until its first sync),
+            # changing role (UNBLOCKED), or not yet holding the new scan (it
+            # lags, spec §13.1): the cursor keeps its place, read again
+            if not isinstance(exc, ServerConnectionError) and cursor is not None:
+                raise
             box["errors"].append(type(exc).__name__)
             if cursor is None and store is not None:
                 store.close()

@@ -104,13 +104,11 @@ class Dataset(HLObject):
         index = 0
         while True:
             if index >= len(self):
-                # a live dataset followed with a wait timeout: wait for the next row
+                # a live dataset followed with a wait timeout: wait for the next row.
+                # The node's wait, not ``live``, decides: rows may have come between
+                # len() and the end (wait reads the length again once it ended).
                 timeout = self._file._wait_timeout
-                if (
-                    timeout is None
-                    or not self._node.live
-                    or not self._node.wait(index + 1, timeout)
-                ):
+                if timeout is None or not self._node.wait(index + 1, timeout):
                     return
             yield self[index]
             index += 1
