@@ -30,6 +30,7 @@ from blissdata_core.server import (
     ServerCommand,
     free_port,
     locate_server,
+    reap_process,
     redact_url,
 )
 
@@ -395,16 +396,8 @@ class EmbeddedSentinel:
         self._reap(signal.SIGTERM, timeout)
 
     def _reap(self, sig: int, timeout: float = 30.0) -> None:
-        if self._proc is None:
-            return
-        if self._proc.poll() is None:
-            with contextlib.suppress(OSError):
-                self._proc.send_signal(sig)
-            try:
-                self._proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._proc is not None:
+            reap_process(self._proc, sig, timeout)
         self._proc = None
 
     def kill(self) -> None:

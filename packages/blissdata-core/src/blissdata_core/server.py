@@ -494,6 +494,18 @@ def absolute_file_args(args: Sequence[str]) -> list[str]:
     return out
 
 
+def reap_process(proc: subprocess.Popen, sig: int, timeout: float = 30.0) -> None:
+    """Send ``sig`` to a child still running and wait for it (SIGKILL after ``timeout``)."""
+    if proc.poll() is None:
+        with contextlib.suppress(OSError):
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def redact_url(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
@@ -763,16 +775,8 @@ class EmbeddedRedis:
         self._reap(signal.SIGKILL)
 
     def _reap(self, sig: int, timeout: float = 30.0) -> None:
-        if self._proc is None:
-            return
-        if self._proc.poll() is None:
-            with contextlib.suppress(OSError):
-                self._proc.send_signal(sig)
-            try:
-                self._proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._proc is not None:
+            reap_process(self._proc, sig, timeout)
         self._proc = None
 
     def kill(self) -> None:
