@@ -70,6 +70,10 @@ def test_primary_killed_mid_scan_replica_promoted(sentinel):
     x = scan.create_stream(Stream.make_definition("x", "float64"))
     scan.prepare()
     scan.start()
+    # async replication loses whatever the replica had not read when the primary
+    # died, the scan itself included: a producer that needs its scan to survive
+    # waits for a replica (spec §13.1), and so does this test, for the scan only
+    assert producer.wait_for_replicas(1, HANG_GUARD) >= 1, "the replica never caught up"
     box: dict = {}
     reader = threading.Thread(target=follow, args=(url, scan.key, box), daemon=True)
     reader.start()
