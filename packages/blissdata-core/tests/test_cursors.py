@@ -179,3 +179,64 @@ def test_concurrent_reader_thread_sees_every_point(data_store, new_scan):
     w["x"].seal()
     t.join(30)
     assert received == list(range(2000))
+
+
+def count_round_trips(monkeypatch, stream):
+    """Count the requests a reader's connection sends (a pipeline is one)."""
+    conn = stream.event_stream.runtime.conn
+    sent = []
+    for name in ("call", "call_many", "blocking_call"):
+        method = getattr(conn, name)
+
+        def counted(*args, _method=method, _name=name, **kwargs):
+            sent.append(_name)
+            return _method(*args, **kwargs)
+
+        monkeypatch.setattr(conn, name, counted)
+    return sent
+
+
+def test_first_read_of_batched_small_points_is_one_round_trip(data_store, new_scan, monkeypatch):
+    """Entries of any batch size: a first read by index window gets them in one
+    request, where one entry then the rest took two (issue #14, bench e_a/10k)."""
+    scan, w = started(new_scan, **{f"c{i}": "float64" for i in range(10)})
+    for s in w.values():
+        s.send(np.arange(10_000.0))
+        s.send(np.arange(10_000.0, 20_000.0))
+        s.seal()
+    streams = readers(data_store, scan)
+    sent = count_round_trips(monkeypatch, next(iter(streams.values())))
+    views = CursorGroup(streams).read(timeout=5)
+    assert sent == ["call_many"]
+    assert {s.name: (v.index, len(v)) for s, v in views.items()} == {
+        name: (0, 20_000) for name in w
+    }
+    assert all(np.array_equal(v.get_data(), np.arange(20_000.0)) for v in views.values())
+
+
+def test_first_read_of_a_stream_trimmed_beyond_the_window(data_store, new_scan):
+    """A first read by window finds nothing where the first points were trimmed
+    past it: it reads on from the position, and reports the trimmed points."""
+    from blissdata_core.streams import cursor
+
+    scan, w = started(new_scan, x="float64")
+    window = cursor.READ_BYTES // 8
+    first_kept = -(-window // 1_000) * 1_000  # the first entry at or past the window
+    total = first_kept + 3_000
+    for start in range(0, total, 1_000):
+        w["x"].send(np.arange(start, start + 1_000, dtype=float))
+        w["x"].join()
+    w["x"].seal()
+    data_store.redis.xtrim(w["x"].key, minid=f"{window}-1", approximate=False)
+    reader = readers(data_store, scan)["x"].cursor()
+    view = reader.read(timeout=5)
+    assert view.index == 0
+    with pytest.raises(IndexNoMoreThereError):
+        view.get_data()
+    got = list(view.get_data(first_kept))
+    while True:
+        try:
+            got.extend(reader.read(timeout=5).get_data())
+        except EndOfStream:
+            break
+    assert got == list(np.arange(first_kept, total, dtype=float))

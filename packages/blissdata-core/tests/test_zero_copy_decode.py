@@ -196,9 +196,9 @@ def test_cursor_first_read_of_one_large_batch_is_not_copied(new_scan) -> None:
 
 
 def test_cursor_first_read_probes_one_entry_of_small_points(new_scan) -> None:
-    """Streams of small points: the first read takes one entry a stream (its size
-    sizes the rest); without copy unless that is many entries in all, which
-    hiredis parses faster than the zero-copy reader."""
+    """Streams of small points: a first XREAD (a blocking one) takes one entry a
+    stream (its size sizes the rest); without copy unless that is many entries in
+    all, which hiredis parses faster than the zero-copy reader."""
     from blissdata_core.streams import cursor
 
     scan, streams = new_scan(**{f"c{i}": ("<f8", ()) for i in range(40)})

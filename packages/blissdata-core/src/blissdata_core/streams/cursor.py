@@ -135,20 +135,35 @@ def _zero_copy(states: Iterable[_CursorState], count: int | None = None) -> bool
 
 
 def _first_count(encoder: Any) -> int:
-    """Entries of a cursor's first read.
+    """Entries of a cursor's first read, when it is an XREAD.
 
-    Entries of small points may hold one point or a batch of any size (one
-    ``send()`` of many points, or sends merged by the publisher): the first
-    read takes one entry, whose size then sizes the read that goes on at once
-    in the same call (:func:`_read_on`), and whether it is received without
-    copy. Entries of larger points are at least a point each.
+    Entries of larger points are at least a point each: their count is sized
+    after one point. Entries of small points may hold one point or a batch of
+    any size (one ``send()`` of many points, or sends merged by the
+    publisher): their first read is by window (:func:`_window`), and 1 is the
+    count of a blocking first read, whose entry then sizes the read that goes
+    on at once in the same call (:func:`_read_on`).
     """
     point_nbytes = getattr(encoder, "point_nbytes", -1)
     if point_nbytes <= 0:
         return READ_COUNT
-    if encoder.concatenable and point_nbytes <= MERGE_PAYLOAD_LIMIT:
+    if _window(encoder):
         return 1
     return _count_for(point_nbytes)
+
+
+def _window(encoder: Any) -> int:
+    """Points a first read takes by index (0: it does not), about ``READ_BYTES``.
+
+    Entry ids are point indices (spec: ``<index>-1``), so for points of a fixed
+    size an XRANGE over an index window bounds the reply, one entry's excess
+    at most, whatever the batches: one round trip where a first XREAD of one
+    entry would need a second to go on.
+    """
+    point_nbytes = getattr(encoder, "point_nbytes", -1)
+    if point_nbytes <= 0 or not encoder.concatenable or point_nbytes > MERGE_PAYLOAD_LIMIT:
+        return 0
+    return max(READ_BYTES // point_nbytes, 1)
 
 
 def _split(entries: list[Entry]) -> tuple[list[Entry], Entry | None]:
@@ -160,7 +175,9 @@ def _split(entries: list[Entry]) -> tuple[list[Entry], Entry | None]:
 class _CursorState:
     """Position of one cursor in its low-level stream and in its high-level stream."""
 
-    __slots__ = ("stream", "events", "ll_index", "ll_eos", "hl_index", "hl_eos", "count", "sized")
+    __slots__ = (
+        "stream", "events", "ll_index", "ll_eos", "hl_index", "hl_eos", "count", "sized", "window",
+    )  # fmt: skip
 
     def __init__(self, stream: BaseStream):
         self.stream = stream
@@ -171,6 +188,13 @@ class _CursorState:
         self.hl_eos = False
         self.count = _first_count(self.events.encoder)  # entries the next XREAD asks for
         self.sized = False  # whether ``count`` was sized after entries read (not a guess)
+        self.window = _window(self.events.encoder)  # points of a first read by index
+
+    def window_command(self) -> tuple[Any, ...]:
+        """XRANGE of the points ``window`` from the position on (first reads)."""
+        return cmd.entries(
+            self.events.key, self.ll_index, self.ll_index + self.window - 1, count=READ_COUNT
+        )
 
     def resize(self, entries: list[Entry]) -> None:
         """Size the next read after the largest entry just read (about ``READ_BYTES``)."""
@@ -308,6 +332,44 @@ def _read_on(conn: Any, found: dict[_CursorState, list[Entry]], asked: dict) -> 
             state.resize(more)
 
 
+def _read_windows(
+    conn: Any, states: list[_CursorState], others: list[_CursorState]
+) -> dict[_CursorState, list[Entry]]:
+    """First reads by index window of ``states``, pipelined with XREADs of ``others``.
+
+    A stream whose window is empty while it holds entries (its first points
+    were trimmed) is read on by XREAD from its position.
+    """
+    by_count: dict[int, list[_CursorState]] = {}
+    for state in others:
+        by_count.setdefault(state.count, []).append(state)
+    commands = [c for s in states for c in (s.window_command(), cmd.stream_length(s.events.key))]
+    commands += [_xread_command(group, count, None) for count, group in by_count.items()]
+    replies = conn.call_many(commands, zero_copy=_zero_copy([*states, *others]))
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    out: dict[_CursorState, list[Entry]] = {}
+    beyond = []
+    for i, state in enumerate(states):
+        entries = parse_entries(replies[2 * i], state.events.name)
+        if entries:
+            out[state] = entries
+        elif replies[2 * i + 1]:
+            beyond.append(state)
+    asked = {s: s.count for s in others}
+    for raw in replies[2 * len(states) :]:
+        out.update(_parse_xread(raw, others))
+    if beyond:
+        asked.update((s, s.count) for s in beyond)
+        reply = conn.call(*_xread_command(beyond, 1, None), zero_copy=_zero_copy(beyond))
+        out.update(_parse_xread(reply, beyond))
+    for state, entries in out.items():
+        state.resize(entries)
+    _read_on(conn, {s: e for s, e in out.items() if s in asked}, asked)
+    return out
+
+
 def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorState, list[Entry]]:
     """Read every stream from each cursor's position, in one round trip when possible.
 
@@ -319,6 +381,31 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
     if not states:
         return {}
     conn = states[0].events.runtime.conn
+    windowed = [s for s in states if s.window and not s.sized]
+    if windowed:
+        others = [s for s in states if s not in windowed]
+        out = _read_windows(conn, windowed, others)
+        if out or block_s is None:
+            return out
+        count = min(s.count for s in states)
+        command = _xread_command(states, count, block_s)
+        replies = [conn.blocking_call(block_s, *command, zero_copy=_zero_copy(states, count))]
+        asked = dict.fromkeys(states, count)
+    else:
+        replies, asked = _xread_by_count(conn, states, block_s)
+    out = {}
+    for raw in replies:
+        out.update(_parse_xread(raw, states))
+    for state, entries in out.items():
+        state.resize(entries)
+    _read_on(conn, out, asked)
+    return out
+
+
+def _xread_by_count(
+    conn: Any, states: list[_CursorState], block_s: float | None
+) -> tuple[list[Any], dict[_CursorState, int]]:
+    """Raw XREAD replies of ``states`` and the count asked of each."""
     by_count: dict[int, list[_CursorState]] = {}
     for state in states:
         by_count.setdefault(state.count, []).append(state)
@@ -332,26 +419,20 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
             if block_s is None
             else conn.blocking_call(block_s, *command, zero_copy=zero_copy)
         ]
-    else:
-        replies = conn.call_many(
-            [_xread_command(group, count, None) for count, group in by_count.items()],
-            zero_copy=_zero_copy(states),
-        )
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-        if block_s is not None and not any(replies):
-            count = min(by_count)
-            command = _xread_command(states, count, block_s)
-            replies = [conn.blocking_call(block_s, *command, zero_copy=_zero_copy(states, count))]
-            asked = dict.fromkeys(states, min(by_count))
-    out: dict[_CursorState, list[Entry]] = {}
-    for raw in replies:
-        out.update(_parse_xread(raw, states))
-    for state, entries in out.items():
-        state.resize(entries)
-    _read_on(conn, out, asked)
-    return out
+        return replies, asked
+    replies = conn.call_many(
+        [_xread_command(group, count, None) for count, group in by_count.items()],
+        zero_copy=_zero_copy(states),
+    )
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    if block_s is not None and not any(replies):
+        count = min(by_count)
+        command = _xread_command(states, count, block_s)
+        replies = [conn.blocking_call(block_s, *command, zero_copy=_zero_copy(states, count))]
+        asked = dict.fromkeys(states, count)
+    return replies, asked
 
 
 class CursorGroup:
