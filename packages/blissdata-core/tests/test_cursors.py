@@ -197,8 +197,9 @@ def count_round_trips(monkeypatch, stream):
 
 
 def test_first_read_of_batched_small_points_is_one_round_trip(data_store, new_scan, monkeypatch):
-    """Entries of any batch size: a first read by index window gets them in one
-    request, where one entry then the rest took two (issue #14, bench e_a/10k)."""
+    """Entries of any batch size: a first read by index window gets them, and the
+    seal, in one request, where one entry, the rest, then the seal took three
+    (issue #14, bench e_a/10k)."""
     scan, w = started(new_scan, **{f"c{i}": "float64" for i in range(10)})
     for s in w.values():
         s.send(np.arange(10_000.0))
@@ -206,7 +207,10 @@ def test_first_read_of_batched_small_points_is_one_round_trip(data_store, new_sc
         s.seal()
     streams = readers(data_store, scan)
     sent = count_round_trips(monkeypatch, next(iter(streams.values())))
-    views = CursorGroup(streams).read(timeout=5)
+    group = CursorGroup(streams)
+    views = group.read(timeout=5)
+    with pytest.raises(EndOfStream):  # the seal came with the window
+        group.read(timeout=5)
     assert sent == ["call_many"]
     assert {s.name: (v.index, len(v)) for s, v in views.items()} == {
         name: (0, 20_000) for name in w
@@ -240,3 +244,17 @@ def test_first_read_of_a_stream_trimmed_beyond_the_window(data_store, new_scan):
         except EndOfStream:
             break
     assert got == list(np.arange(first_kept, total, dtype=float))
+
+
+def test_first_read_of_a_stream_trimmed_to_its_seal(data_store, new_scan):
+    scan, w = started(new_scan, x="float64")
+    w["x"].send(np.arange(10.0))
+    w["x"].seal()
+    data_store.redis.xtrim(w["x"].key, minid=f"{2**64 - 1}-{2**64 - 1}", approximate=False)
+    reader = readers(data_store, scan)["x"].cursor()
+    view = reader.read(timeout=5)
+    assert (view.index, len(view)) == (0, 10)
+    with pytest.raises(IndexNoMoreThereError):
+        view.get_data()
+    with pytest.raises(EndOfStream):
+        reader.read(timeout=5)

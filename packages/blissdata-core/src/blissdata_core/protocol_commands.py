@@ -27,6 +27,7 @@ from .protocol import (
     SCAN_HISTORY_KEY,
     SCAN_HISTORY_MAXLEN,
     SCAN_KEY_PREFIX,
+    SEAL_ENTRY_ID,
     SEAL_FUNCTION_CODE,
     SEAL_FUNCTION_NAME,
     SEARCH_INDEX_NAME,
@@ -253,6 +254,11 @@ def read_streams(
     if block_ms is not None:
         args += ["BLOCK", block_ms]
     return (*args, "STREAMS", *keys, *after)
+
+
+def seal_entry(key: str) -> Command:
+    """The seal entry alone (an empty reply while the stream is not sealed)."""
+    return entries(key, SEAL_ENTRY_ID, SEAL_ENTRY_ID)
 
 
 def wait_seal(key: str, block_ms: int) -> Command:

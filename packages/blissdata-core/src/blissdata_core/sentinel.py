@@ -335,11 +335,11 @@ class EmbeddedSentinel:
 
     def _preexec(self) -> None:  # pragma: no cover - runs in the child
         """Sentinel rewrites its configuration (the primary's password) with this umask."""
-        from blissdata_core.server import _die_with_parent
+        from blissdata_core.server import die_with_parent_hook
 
         os.umask(0o077)
         if self._die_with_parent:
-            _die_with_parent()
+            die_with_parent_hook()
 
     def _log_text(self) -> str:
         path = self.log_path

@@ -517,7 +517,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def die_with_parent_hook() -> None:  # pragma: no cover - runs in the child
     """Ask Linux to SIGTERM the server when the process that started it dies."""
     try:
         import ctypes
@@ -646,7 +646,7 @@ class EmbeddedRedis:
                 stderr=subprocess.STDOUT,
                 env=command.process_env(),
                 start_new_session=True,  # Ctrl-C in a terminal is ours to handle
-                preexec_fn=_die_with_parent if self._die_with_parent else None,
+                preexec_fn=die_with_parent_hook if self._die_with_parent else None,
             )
         try:
             self._wait_ready(port)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
-import threading
 from typing import Any
 
 HELP = "run a Redis Sentinel that fails the primary over to a replica"
@@ -86,6 +83,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from blissdata_core.commands.serving import print_error, serve, stop_on_signals
     from blissdata_core.errors import (
         SentinelConfigError,
         ServerNotFoundError,
@@ -94,14 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from blissdata_core.sentinel import EmbeddedSentinel
     from blissdata_core.server import absolute_file_args
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-
+    stop = stop_on_signals()
     extra = list(args.sentinel_args or [])
     if extra[:1] == ["--"]:
         extra = extra[1:]
@@ -119,28 +110,19 @@ def run(args: argparse.Namespace) -> int:
             extra_args=extra,
         )
     except SentinelConfigError as exc:
-        print(f"blissdata sentinel: {exc}", file=sys.stderr)
+        print_error("blissdata sentinel", exc)
         return 2
     try:
-        try:
-            sentinel.start()
-        except (SentinelConfigError, ServerNotFoundError, ServerStartError) as exc:
-            print(f"blissdata sentinel: {exc}", file=sys.stderr)
-            return 2
-        print(sentinel.url, flush=True)
-        print(
-            f"blissdata sentinel: {sentinel.command.origin}, pid {sentinel.pid}, "
-            f"config {sentinel.config_path}",
-            file=sys.stderr,
-            flush=True,
-        )
-        while not stop.wait(0.5):
-            if not sentinel.is_running():
-                print(
-                    f"blissdata sentinel: the sentinel process exited (log: {sentinel.log_path})",
-                    file=sys.stderr,
-                )
-                return 1
-        return 0
-    finally:
+        sentinel.start()
+    except (SentinelConfigError, ServerNotFoundError, ServerStartError) as exc:
         sentinel.close()
+        print_error("blissdata sentinel", exc)
+        return 2
+    return serve(
+        "blissdata sentinel",
+        sentinel,
+        sentinel.url,
+        f"{sentinel.command.origin}, pid {sentinel.pid}, config {sentinel.config_path}",
+        stop,
+        exited=f"the sentinel process exited (log: {sentinel.log_path})",
+    )

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
-import threading
 from typing import Any
 
 HELP = "run a local Redis with the JSON and search modules"
@@ -70,6 +67,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from blissdata_core.commands.serving import print_error, serve, stop_on_signals
     from blissdata_core.connection import redact_url
     from blissdata_core.server import (
         EmbeddedRedis,
@@ -78,14 +76,7 @@ def run(args: argparse.Namespace) -> int:
         absolute_file_args,
     )
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-
+    stop = stop_on_signals()
     replica_of = getattr(args, "replica_of", None)
     try:
         extra = list(getattr(args, "server_args", None) or [])
@@ -107,13 +98,13 @@ def run(args: argparse.Namespace) -> int:
 
             replica_args(replica_of)  # a bad URL is told before anything starts
     except ValueError as exc:
-        print(f"blissdata server: {exc}", file=sys.stderr)
+        print_error("blissdata server", exc)
         return 2
     try:
         server.start()
     except (ServerNotFoundError, ServerStartError) as exc:
         server.close()
-        print(f"blissdata server: {exc}", file=sys.stderr)
+        print_error("blissdata server", exc)
         return 2
     try:
         if not args.no_init and not replica_of:
@@ -126,18 +117,13 @@ def run(args: argparse.Namespace) -> int:
             if password:
                 url = url.replace("://", f"://:{quote(password, safe='')}@", 1)
             DataStore(url, init_db=True).close()
-        print(server.url, flush=True)
-        print(
-            f"blissdata server: {server.command.origin}, pid {server.pid}, dir {server.dir}"
-            + (f", replica of {redact_url(replica_of)}" if replica_of else "")
-            + (f", {server.unix_url}" if server.unix_url else ""),
-            file=sys.stderr,
-            flush=True,
-        )
-        while not stop.wait(0.5):
-            if not server.is_running():
-                print("blissdata server: the redis process exited", file=sys.stderr)
-                return 1
-        return 0
-    finally:
+    except BaseException:
         server.close()
+        raise
+    about = (
+        f"{server.command.origin}, pid {server.pid}, dir {server.dir}"
+        + (f", replica of {redact_url(replica_of)}" if replica_of else "")
+        + (f", {server.unix_url}" if server.unix_url else "")
+    )
+    return serve("blissdata server", server, server.url, about, stop,
+                 exited="the redis process exited")  # fmt: skip

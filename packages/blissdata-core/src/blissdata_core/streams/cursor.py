@@ -337,13 +337,22 @@ def _read_windows(
 ) -> dict[_CursorState, list[Entry]]:
     """First reads by index window of ``states``, pipelined with XREADs of ``others``.
 
-    A stream whose window is empty while it holds entries (its first points
-    were trimmed) is read on by XREAD from its position.
+    The seal, whose id is past every window, is asked for too: a stream read
+    whole in its window ends in the same round trip. A stream whose window is
+    empty while it holds data entries (its first points were trimmed) is read
+    on by XREAD from its position.
     """
     by_count: dict[int, list[_CursorState]] = {}
     for state in others:
         by_count.setdefault(state.count, []).append(state)
-    commands = [c for s in states for c in (s.window_command(), cmd.stream_length(s.events.key))]
+    per_state = 3
+    commands = [
+        command
+        for s in states
+        for command in (
+            s.window_command(), cmd.stream_length(s.events.key), cmd.seal_entry(s.events.key)
+        )
+    ]  # fmt: skip
     commands += [_xread_command(group, count, None) for count, group in by_count.items()]
     replies = conn.call_many(commands, zero_copy=_zero_copy([*states, *others]))
     for reply in replies:
@@ -352,13 +361,19 @@ def _read_windows(
     out: dict[_CursorState, list[Entry]] = {}
     beyond = []
     for i, state in enumerate(states):
-        entries = parse_entries(replies[2 * i], state.events.name)
+        window, length, seal = replies[per_state * i : per_state * (i + 1)]
+        entries = parse_entries(window, state.events.name)
+        sealed = parse_entries(seal, state.events.name)
         if entries:
+            if sealed and entries[-1].end == sealed[0].index:  # the last data entry
+                entries += sealed
             out[state] = entries
-        elif replies[2 * i + 1]:
+        elif sealed and length == 1:  # no data entry: none sent, or all trimmed
+            out[state] = sealed
+        elif length:
             beyond.append(state)
     asked = {s: s.count for s in others}
-    for raw in replies[2 * len(states) :]:
+    for raw in replies[per_state * len(states) :]:
         out.update(_parse_xread(raw, others))
     if beyond:
         asked.update((s, s.count) for s in beyond)
