@@ -52,6 +52,22 @@ def suite_port() -> int:
     return 0
 
 
+def start_on_suite_port(build: Callable[[int | None], Any], started: list) -> Any:
+    """``build(port).start()`` on a port of the suite's range, another one if the
+    port raced away; each object built goes in ``started`` (the caller closes them)."""
+    last_error: Exception | None = None
+    for _ in range(5):
+        child = build(suite_port() or None)
+        started.append(child)
+        try:
+            return child.start()
+        except ServerNotFoundError as exc:
+            pytest.skip(f"no embedded Redis available: {exc}")
+        except ServerStartError as exc:  # port raced away: try another
+            last_error = exc
+    raise AssertionError(f"could not start {type(started[-1]).__name__}: {last_error}")
+
+
 @pytest.fixture
 def private_server(tmp_path: Path) -> Iterator[Callable[..., EmbeddedRedis]]:
     """``make(extra_args=(), **kwargs) -> EmbeddedRedis`` started; all closed after the test."""
@@ -59,17 +75,9 @@ def private_server(tmp_path: Path) -> Iterator[Callable[..., EmbeddedRedis]]:
 
     def make(extra_args: tuple[str, ...] | list[str] = (), **kwargs: Any) -> EmbeddedRedis:
         kwargs.setdefault("dir", tmp_path / f"redis-{len(servers)}")
-        last_error: Exception | None = None
-        for _ in range(5):
-            server = EmbeddedRedis(port=suite_port() or None, extra_args=extra_args, **kwargs)
-            servers.append(server)
-            try:
-                return server.start()
-            except ServerNotFoundError as exc:
-                pytest.skip(f"no embedded Redis available: {exc}")
-            except ServerStartError as exc:  # port raced away: try another
-                last_error = exc
-        raise AssertionError(f"could not start a private server: {last_error}")
+        return start_on_suite_port(
+            lambda port: EmbeddedRedis(port=port, extra_args=extra_args, **kwargs), servers
+        )
 
     try:
         yield make
@@ -96,17 +104,9 @@ def private_sentinel(tmp_path: Path) -> Iterator[Callable[..., EmbeddedSentinel]
 
     def make(monitor: str, **kwargs: Any) -> EmbeddedSentinel:
         kwargs.setdefault("dir", tmp_path / f"sentinel-{len(sentinels)}")
-        last_error: Exception | None = None
-        for _ in range(5):
-            sentinel = EmbeddedSentinel(monitor, port=suite_port() or None, **kwargs)
-            sentinels.append(sentinel)
-            try:
-                return sentinel.start()
-            except ServerNotFoundError as exc:
-                pytest.skip(f"no embedded Redis available: {exc}")
-            except ServerStartError as exc:  # port raced away: try another
-                last_error = exc
-        raise AssertionError(f"could not start a private sentinel: {last_error}")
+        return start_on_suite_port(
+            lambda port: EmbeddedSentinel(monitor, port=port, **kwargs), sentinels
+        )
 
     try:
         yield make
