@@ -349,8 +349,10 @@ def _read_windows(
     commands = [
         command
         for s in states
+        # the seal first: once it is seen, no data entry can follow it, so the
+        # length and window read after it are the whole stream
         for command in (
-            s.window_command(), cmd.stream_length(s.events.key), cmd.seal_entry(s.events.key)
+            cmd.seal_entry(s.events.key), cmd.stream_length(s.events.key), s.window_command()
         )
     ]  # fmt: skip
     commands += [_xread_command(group, count, None) for count, group in by_count.items()]
@@ -361,7 +363,7 @@ def _read_windows(
     out: dict[_CursorState, list[Entry]] = {}
     beyond = []
     for i, state in enumerate(states):
-        window, length, seal = replies[per_state * i : per_state * (i + 1)]
+        seal, length, window = replies[per_state * i : per_state * (i + 1)]
         entries = parse_entries(window, state.events.name)
         sealed = parse_entries(seal, state.events.name)
         if entries:
