@@ -85,7 +85,6 @@ def raw_transfer(url: str, keys: list[str], passes: int) -> float:
         for key in keys
         for command in (
             ("XRANGE", key, SEAL_ENTRY_ID, SEAL_ENTRY_ID),
-            ("XLEN", key),
             ("XRANGE", key, 0, 2 * 2**20 // 8 - 1, "COUNT", 100),
         )
     ]

@@ -227,11 +227,6 @@ def entries(key: str, start: Any = "-", end: Any = "+", count: int | None = None
     return ("XRANGE", key, start, end, "COUNT", count)
 
 
-def stream_length(key: str) -> Command:
-    """Entries in a stream (0 for a stream not created yet)."""
-    return ("XLEN", key)
-
-
 def entries_reversed(
     key: str, end: Any = "+", start: Any = "-", count: int | None = None
 ) -> Command:

@@ -66,9 +66,27 @@ def snapshot(url: str) -> dict:
     return out
 
 
-@pytest.fixture
-def acl_server(fault_server):
-    create_readonly_user(fault_server.url, READER, READER_PW)
+SPEC = Path(__file__).resolve().parents[4] / "spec" / "PROTOCOL.md"
+
+
+def spec_wide_rule() -> list[str]:
+    """The first consumer rule of spec §13 (the one checked with the reference
+    reader too): readers must keep to it, deployed users may have no more."""
+    line = next(
+        line for line in SPEC.read_text().splitlines()
+        if line.startswith("ACL SETUSER reader on >password resetkeys")
+    )  # fmt: skip
+    return line.split()[3:]
+
+
+@pytest.fixture(params=["project rule", "spec wide rule"])
+def acl_server(request, fault_server):
+    if request.param == "project rule":
+        create_readonly_user(fault_server.url, READER, READER_PW)
+    else:
+        rules = [f">{READER_PW}" if r == ">password" else r for r in spec_wide_rule()]
+        with redis.Redis.from_url(fault_server.url) as admin:
+            admin.execute_command("ACL", "SETUSER", READER, "reset", *rules)
     return fault_server
 
 

@@ -337,23 +337,20 @@ def _read_windows(
 ) -> dict[_CursorState, list[Entry]]:
     """First reads by index window of ``states``, pipelined with XREADs of ``others``.
 
-    The seal, whose id is past every window, is asked for too: a stream read
-    whole in its window ends in the same round trip. A stream whose window is
-    empty while it holds data entries (its first points were trimmed) is read
-    on by XREAD from its position.
+    The seal, whose id is past every window, is asked for first: once it is
+    seen no data entry can follow it, so a stream read whole in its window
+    ends in the same round trip. A stream whose window is empty (no entry yet,
+    or its first points were trimmed past the window) is read on by XREAD
+    from its position. Only XRANGE and XREAD: the consumer ACL rules of the
+    spec (§13) allow them.
     """
     by_count: dict[int, list[_CursorState]] = {}
     for state in others:
         by_count.setdefault(state.count, []).append(state)
-    per_state = 3
     commands = [
         command
         for s in states
-        # the seal first: once it is seen, no data entry can follow it, so the
-        # length and window read after it are the whole stream
-        for command in (
-            cmd.seal_entry(s.events.key), cmd.stream_length(s.events.key), s.window_command()
-        )
+        for command in (cmd.seal_entry(s.events.key), s.window_command())
     ]  # fmt: skip
     commands += [_xread_command(group, count, None) for count, group in by_count.items()]
     replies = conn.call_many(commands, zero_copy=_zero_copy([*states, *others]))
@@ -363,19 +360,18 @@ def _read_windows(
     out: dict[_CursorState, list[Entry]] = {}
     beyond = []
     for i, state in enumerate(states):
-        seal, length, window = replies[per_state * i : per_state * (i + 1)]
-        entries = parse_entries(window, state.events.name)
-        sealed = parse_entries(seal, state.events.name)
+        sealed = parse_entries(replies[2 * i], state.events.name)
+        entries = parse_entries(replies[2 * i + 1], state.events.name)
         if entries:
             if sealed and entries[-1].end == sealed[0].index:  # the last data entry
                 entries += sealed
             out[state] = entries
-        elif sealed and length == 1:  # no data entry: none sent, or all trimmed
+        elif sealed and sealed[0].index == state.ll_index:  # nothing after the position
             out[state] = sealed
-        elif length:
+        else:
             beyond.append(state)
     asked = {s: s.count for s in others}
-    for raw in replies[per_state * len(states) :]:
+    for raw in replies[2 * len(states) :]:
         out.update(_parse_xread(raw, others))
     if beyond:
         asked.update((s, s.count) for s in beyond)
