@@ -28,7 +28,8 @@ def follow(url: str, scan_key: str, box: dict) -> None:
     """Read every point of stream x from ``url``, retrying on server errors."""
     got: list[float] = []
     box["got"] = got
-    box["errors"] = []
+    box["errors"] = []  # while following the stream
+    box["opening_errors"] = []  # before: the replica may not hold the scan yet
     deadline = time.monotonic() + HANG_GUARD
     store = cursor = None
     while time.monotonic() < deadline:
@@ -49,7 +50,7 @@ def follow(url: str, scan_key: str, box: dict) -> None:
             # lags, spec §13.1): the cursor keeps its place, read again
             if not isinstance(exc, ServerConnectionError) and cursor is not None:
                 raise
-            box["errors"].append(type(exc).__name__)
+            box["errors" if cursor is not None else "opening_errors"].append(type(exc).__name__)
             if cursor is None and store is not None:
                 store.close()
                 store = None
@@ -94,8 +95,9 @@ def test_replica_restarted_mid_scan_readers_resume(private_server):
     producer.close()
     expected = [float(i) for i in range(NPOINTS)]
     for box in boxes:
-        print("reader errors while the replica was away:", sorted(set(box["errors"])))
-        assert box.get("ended"), box["errors"][-5:]
+        print("reader errors while the replica was away:",
+              sorted(set(box["errors"] + box["opening_errors"])))  # fmt: skip
+        assert box.get("ended"), (box["errors"] + box["opening_errors"])[-5:]
         assert box["got"] == expected  # nothing lost, nothing doubled, in order
 
 
@@ -132,6 +134,9 @@ def test_role_change_unblocks_readers_who_retry(private_server):
     admin.close()
     producer.close()
     print("reader errors around the role changes:", sorted(set(box["errors"])))
+    # a replica lagging at the start may not show the new scan yet (spec §13.1,
+    # "Late"): retried before the cursor exists; once following, only the
+    # connection errors of the role changes
     assert set(box["errors"]) <= {"ServerConnectionError"}
     assert box.get("ended")
     assert box["got"] == [float(i) for i in range(200)]
