@@ -78,15 +78,14 @@ def raw_transfer(url: str, keys: list[str], passes: int) -> float:
     """Best time to send the project's first-read pipeline and receive its reply, unparsed."""
     import redis
 
-    from blissdata_core.protocol import SEAL_ENTRY_ID
+    from blissdata_core import protocol_commands as cmd
+    from blissdata_core.streams.cursor import READ_BYTES, READ_COUNT
 
+    window = READ_BYTES // 8  # float64 points, as a cursor's first read asks
     commands = [
         command
         for key in keys
-        for command in (
-            ("XRANGE", key, SEAL_ENTRY_ID, SEAL_ENTRY_ID),
-            ("XRANGE", key, 0, 2 * 2**20 // 8 - 1, "COUNT", 100),
-        )
+        for command in (cmd.seal_entry(key), cmd.entries(key, 0, window - 1, count=READ_COUNT))
     ]
     conn = redis.ConnectionPool.from_url(url).get_connection()
     packed = b"".join(conn.pack_commands(commands))
