@@ -29,6 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .errors import BlissdataError, NoWritePermission, PublishError, ServerConnectionError
 from .resp_reader import RespReader
+from .resp_writer import pack_commands
 
 #: Socket timeout for ordinary commands: a server that answers nothing for
 #: this long is treated as gone.
@@ -337,7 +338,7 @@ class RedisConnection:
             check_read_only(self.url, (args,))
         conn = self._get()
         try:
-            conn.send_command(*args)
+            conn.send_packed_command(pack_commands((args,)))
             if zero_copy:
                 return _raise_error_reply(_reader(conn).read_many(1)[0])
             return conn.read_response()
@@ -374,7 +375,7 @@ class RedisConnection:
             seq = list(commands)
             if transaction:
                 seq = [("MULTI",), *seq, ("EXEC",)]
-            conn.send_packed_command(conn.pack_commands(seq))
+            conn.send_packed_command(pack_commands(seq))
             if zero_copy:
                 replies = _reader(conn).read_many(len(seq))
                 for reply in replies:
@@ -422,7 +423,7 @@ class RedisConnection:
             check_read_only(self.url, (args,))
         conn = self._get()
         try:
-            conn.send_command(*args)
+            conn.send_packed_command(pack_commands((args,)))
             # redis-py's can_read with hiredis reads the socket into its parser:
             # the zero-copy reader waits on the socket itself
             can_read = _reader(conn).wait if zero_copy else conn.can_read

@@ -239,34 +239,39 @@ class RespReader:
     def _array(self, count: int, hint: int) -> list[Any]:
         # Bulk strings and arrays whose header is already in the buffer (most
         # elements of a stream reply) are dispatched inline; anything else
-        # (nulls, incomplete headers, errors...) goes through _value.
+        # (nulls, incomplete headers, errors...) goes through _value.  The
+        # hint passed on counts the elements left, at least.
         out: list[Any] = []
         append = out.append
         for i in range(count):
             data = self._data
             pos = self._pos
             end = data.find(_CRLF, pos)
-            if end > pos and (data[pos] == 36 or data[pos] == 42):  # b"$", b"*"
-                try:
-                    size = int(data[pos + 1 : end])
-                except ValueError:
-                    size = -1
-                if size >= 0:
-                    start = end + 2
-                    if data[pos] == 42:
-                        self._pos = start
-                        append(self._array(size, max(hint, count - i)))
-                        continue
-                    if size >= LARGE_BULK:
-                        self._pos = start
-                        append(self._large(size, max(hint, count - i)))
-                        continue
-                    stop = start + size
-                    if data[stop : stop + 2] == _CRLF:
-                        append(data[start:stop])
-                        self._pos = stop + 2
-                        continue
-            append(self._value(max(hint, count - i)))
+            if end > pos:
+                kind = data[pos]
+                if kind == 36 or kind == 42:  # b"$", b"*"
+                    try:
+                        size = int(data[pos + 1 : end])
+                    except ValueError:
+                        size = -1
+                    if size >= 0:
+                        start = end + 2
+                        if kind == 36 and size < LARGE_BULK:
+                            stop = start + size
+                            if data[stop : stop + 2] == _CRLF:
+                                append(data[start:stop])
+                                self._pos = stop + 2
+                                continue
+                        else:
+                            self._pos = start
+                            left = count - i
+                            if kind == 42:
+                                append(self._array(size, hint if hint > left else left))
+                            else:
+                                append(self._large(size, hint if hint > left else left))
+                            continue
+            left = count - i
+            append(self._value(hint if hint > left else left))
         return out
 
     @staticmethod

@@ -52,7 +52,7 @@ def adjacent_block(payloads: Sequence[Any], alignment: int = 1) -> np.ndarray | 
         if not _in_place(payload) or payload.obj is not owner or _address(payload) != end:
             return None
         end += payload.nbytes
-    offset = start - owner.__array_interface__["data"][0]
+    offset = start - _address(memoryview(owner))  # (faster than __array_interface__)
     if offset < 0 or end - start + offset > owner.nbytes:
         return None
     block = owner[offset : offset + end - start]

@@ -396,14 +396,11 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
     conn = states[0].events.runtime.conn
     windowed = [s for s in states if s.window and not s.sized]
     if windowed:
-        others = [s for s in states if s not in windowed]
+        others = [s for s in states if not (s.window and not s.sized)]
         out = _read_windows(conn, windowed, others)
         if out or block_s is None:
             return out
-        count = min(s.count for s in states)
-        command = _xread_command(states, count, block_s)
-        replies = [conn.blocking_call(block_s, *command, zero_copy=_zero_copy(states, count))]
-        asked = dict.fromkeys(states, count)
+        replies, asked = _blocking_xread(conn, states, block_s)
     else:
         replies, asked = _xread_by_count(conn, states, block_s)
     out = {}
@@ -441,11 +438,18 @@ def _xread_by_count(
         if isinstance(reply, Exception):
             raise reply
     if block_s is not None and not any(replies):
-        count = min(by_count)
-        command = _xread_command(states, count, block_s)
-        replies = [conn.blocking_call(block_s, *command, zero_copy=_zero_copy(states, count))]
-        asked = dict.fromkeys(states, count)
+        return _blocking_xread(conn, states, block_s)
     return replies, asked
+
+
+def _blocking_xread(
+    conn: Any, states: list[_CursorState], block_s: float
+) -> tuple[list[Any], dict[_CursorState, int]]:
+    """One XREAD of every stream that blocks (a single command can), with the smallest count."""
+    count = min(s.count for s in states)
+    command = _xread_command(states, count, block_s)
+    reply = conn.blocking_call(block_s, *command, zero_copy=_zero_copy(states, count))
+    return [reply], dict.fromkeys(states, count)
 
 
 class CursorGroup:

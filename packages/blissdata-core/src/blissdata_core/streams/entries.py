@@ -34,6 +34,10 @@ def _field_map(fields: Any, stream: str | None) -> dict[bytes, Any]:
         raise MalformedEntryError("Entry has an unhashable field name", stream) from None
 
 
+def _payload_and_len(fields: dict[bytes, Any]) -> tuple[Any, Any]:
+    return fields.get(b"payload"), fields.get(b"len")
+
+
 def parse_entry(raw: Any, stream: str | None = None) -> Entry:
     """One entry of an XRANGE/XREAD reply: ``[id, [field, value, ...]]``."""
     raw_id, raw_fields = raw[0], raw[1]
@@ -41,17 +45,20 @@ def parse_entry(raw: Any, stream: str | None = None) -> Entry:
         first = int(raw_id.split(b"-", 1)[0])
     except (ValueError, AttributeError):
         raise MalformedEntryError(f"Entry id {raw_id!r} is not <index>-<seq>", stream) from None
-    fields = _field_map(raw_fields, stream)
     if first < MAX_STREAM_ID:
-        payload = fields.get(b"payload")
+        if type(raw_fields) is list and len(raw_fields) == 4 and raw_fields[0] == b"payload":
+            payload, raw_len = raw_fields[1], raw_fields[3]  # a batch, as producers write it
+            if raw_fields[2] != b"len":
+                payload, raw_len = _payload_and_len(_field_map(raw_fields, stream))
+        else:
+            payload, raw_len = _payload_and_len(_field_map(raw_fields, stream))
         if payload is None:
             raise MalformedEntryError("Entry has no 'payload' field", stream, first)
-        raw_len = fields.get(b"len")
         if raw_len is None:
             return Entry(first, 1, payload, False)
         try:
             # ASCII digits only (PROTOCOL.md §7.1, revision 5): int() would take "+2", " 2", "2_0"
-            if not bytes(raw_len).isdigit():
+            if not (raw_len if type(raw_len) is bytes else bytes(raw_len)).isdigit():
                 raise ValueError(raw_len)
             length = int(raw_len)
         except (TypeError, ValueError):
@@ -61,7 +68,7 @@ def parse_entry(raw: Any, stream: str | None = None) -> Entry:
         if length < 1:
             raise MalformedEntryError(f"Entry 'len' {length} is not positive", stream, first)
         return Entry(first, length, payload, False)
-    raw_total = fields.get(b"id")
+    raw_total = _field_map(raw_fields, stream).get(b"id")
     try:
         if raw_total is None or not bytes(raw_total).isdigit():  # ASCII digits only (§7.1)
             raise ValueError(raw_total)

@@ -37,6 +37,7 @@ from ..errors import (
     PublishQueueFull,
     StreamSealedError,
 )
+from ..resp_writer import pack_commands
 
 #: Payloads up to this size are concatenated into batch entries.
 MERGE_PAYLOAD_LIMIT = 64 * 1024
@@ -47,9 +48,6 @@ MERGED_ENTRY_LIMIT = 64 * 1024
 #: Upper bound of the payload bytes of one pipelined round trip.
 ROUND_TRIP_LIMIT = 16 * 1024 * 1024
 
-#: Arguments larger than this are sent as their own buffer instead of being
-#: copied into the command text.
-_INLINE_LIMIT = 16 * 1024
 #: Under gevent, the longest a producer calling ``send()`` in a loop keeps the
 #: CPU before it yields to the hub (its sender greenlet, readers and socket I/O);
 #: gevent's own switch interval.
@@ -70,42 +68,6 @@ def _greenlet_yield() -> Any:
     import gevent
 
     return gevent.idle
-
-
-def pack_commands(commands: list[tuple]) -> list[bytes]:
-    """RESP-encode commands without copying large arguments.
-
-    Small pieces are joined into a few buffers; payloads above
-    ``_INLINE_LIMIT`` are passed through as they are (redis-py's hiredis
-    packer copies every argument into one buffer, which dominates the cost of
-    publishing frames).
-    """
-    out: list[bytes] = []
-    pending: list[bytes] = []
-    pending_size = 0
-    for command in commands:
-        pending.append(b"*%d\r\n" % len(command))
-        for arg in command:
-            if isinstance(arg, str):
-                arg = arg.encode()
-            elif isinstance(arg, int):
-                arg = b"%d" % arg
-            size = len(arg)
-            if size > _INLINE_LIMIT:
-                pending.append(b"$%d\r\n" % size)
-                out.append(b"".join(pending))
-                out.append(arg)
-                pending = [b"\r\n"]
-                pending_size = 2
-            else:
-                pending.append(b"$%d\r\n%b\r\n" % (size, arg))
-                pending_size += size + 16
-                if pending_size > 64 * 1024:
-                    out.append(b"".join(pending))
-                    pending, pending_size = [], 0
-    if pending:
-        out.append(b"".join(pending))
-    return out
 
 
 class StreamWriter:
