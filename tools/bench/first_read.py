@@ -20,37 +20,26 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+#: The project's root: the readers run ``-m tools.bench.first_read`` from it.
+ROOT = Path(__file__).resolve().parents[2]
 WARM_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(8 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(64 * 2**20)}
 
-READER = """
-import sys, time
-impl, url, key, passes = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-if impl == "project":
-    from blissdata_core import CursorGroup, DataStore, EndOfStream
-else:
-    import warnings
-    warnings.simplefilter("ignore")
-    from blissdata.exceptions import EndOfStream
-    from blissdata.redis_engine.store import DataStore
-    from blissdata.streams import CursorGroup
-streams = list(DataStore(url).load_scan(key).streams.values())
-def read_all():
-    group, points = CursorGroup(streams), 0
-    while True:
-        try:
-            views = group.read()
-        except EndOfStream:
-            return points
-        points += sum(len(view.get_data()) for view in views.values())
-times = []
-for _ in range(passes):
-    start = time.perf_counter()
-    points = read_all()
-    times.append(time.perf_counter() - start)
-times.sort()
-print(points, times[0], times[len(times) // 10], times[len(times) // 2])
-"""
+
+def reader(impl: str, url: str, key: str, passes: int) -> None:
+    """In a fresh process of ``impl``'s venv: time ``passes`` passes of (e), print the figures."""
+    from tools.bench.worker import Client, read_to_end
+
+    client = Client(impl)
+    streams = list(client.DataStore(url).load_scan(key).streams.values())
+    times = []
+    for _ in range(passes):
+        start = time.perf_counter()
+        points = read_to_end(client, streams)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    print(points, times[0], times[len(times) // 10], times[len(times) // 2])
 
 
 def publish(url: str) -> tuple[str, list[str]]:
@@ -115,7 +104,11 @@ def raw_transfer(url: str, keys: list[str], passes: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=400)
+    parser.add_argument("--reader", nargs=3, metavar=("IMPL", "URL", "KEY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.reader:
+        reader(*args.reader, args.passes)
+        return
 
     from blissdata_core.server import EmbeddedRedis
     from blissdata_core.testing import ReferenceUnavailable, reference_python_path
@@ -133,8 +126,10 @@ def main() -> None:
         for impl, python in pythons.items():
             for malloc, env in (("default", {}), ("warm", WARM_MALLOC)):
                 out = subprocess.run(
-                    [python, "-c", READER, impl, server.url, key, str(args.passes)],
-                    env={**os.environ, **env}, capture_output=True, text=True, check=True,
+                    [python, "-m", "tools.bench.first_read", "--passes", str(args.passes),
+                     "--reader", impl, server.url, key],
+                    env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True,
+                    check=True,
                 )  # fmt: skip
                 points, best, p10, median = out.stdout.split()
                 print(f"{impl:10} {malloc:8} {points:>7} {float(best) * 1e3:8.3f}"

@@ -330,23 +330,24 @@ def cursor_read(impl: str, url: str, kind: str, params: dict) -> dict:
     store = client.DataStore(url)
     try:
         streams = list(store.load_scan(written["scan_key"]).streams.values())
-
-        def read_all() -> int:
-            group = client.CursorGroup(streams)
-            points = 0
-            while True:
-                try:
-                    views = group.read()
-                except client.EndOfStream:
-                    return points
-                for view in views.values():
-                    points += len(view.get_data())
-
-        seconds, points = _best_pass(read_all)
+        seconds, points = _best_pass(lambda: read_to_end(client, streams))
     finally:
         client.close(store)
     _check(points == written["points"], impl, f"read {points} of {written['points']} points")
     return {"seconds": seconds, "points": points, "bytes": written["bytes"]}
+
+
+def read_to_end(client: Client, streams: list) -> int:
+    """One pass of (e): a new CursorGroup reads ``streams`` to EndOfStream; the points read."""
+    group = client.CursorGroup(streams)
+    points = 0
+    while True:
+        try:
+            views = group.read()
+        except client.EndOfStream:
+            return points
+        for view in views.values():
+            points += len(view.get_data())
 
 
 def _best_pass(read: Any) -> tuple[float, Any]:
