@@ -32,6 +32,34 @@ class BlissWriter:
             env=env,
         )
         self._wait_for(lambda text: "Listening to" in text, "start listening")
+        self._follow_from_here(redis_url)
+
+    def _follow_from_here(self, redis_url: str) -> None:
+        """Until blisswriter has seen a first scan: from then on it misses none.
+
+        It logs "Listening" before its first XREAD, and until it has seen a
+        scan it waits "from now" ($) again at every poll, so a scan created
+        before that XREAD or between two polls is never seen (a loaded CI run
+        timed out so). A scan that is not to be saved (no path), which it
+        skips, moves it to a position of its own.
+        """
+        keys: list[str] = []
+        deadline = time.monotonic() + 120.0
+        with DataStore(redis_url) as store:
+            while time.monotonic() < deadline:
+                # one more each 2 s: the last may have landed between two polls
+                identity = {"name": "ready", "number": len(keys) + 1, "data_policy": "no_policy"}
+                keys.append(store.create_scan(identity).key)
+                retry = time.monotonic() + 2.0
+                while time.monotonic() < retry:
+                    if any(key in self.log() for key in keys):
+                        return
+                    if self.proc.poll() is not None:
+                        raise RuntimeError(
+                            f"blisswriter exited ({self.proc.returncode}):\n{self.log()}"
+                        )
+                    time.sleep(0.05)
+        raise TimeoutError(f"blisswriter saw none of {keys} within 120 s:\n{self.log()[-3000:]}")
 
     def log(self) -> str:
         return self.log_path.read_text()
