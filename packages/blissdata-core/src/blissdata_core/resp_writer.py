@@ -54,8 +54,10 @@ def pack_commands(commands: Iterable[tuple[Any, ...]]) -> list[bytes | memoryvie
             # the usual argument types first, without a call
             if type(raw) is str:
                 arg: bytes | memoryview = raw.encode()
-            elif type(raw) is int or type(raw) is bytes:
-                arg = b"%d" % raw if type(raw) is int else raw
+            elif type(raw) is bytes:
+                arg = raw
+            elif type(raw) is int:
+                arg = b"%d" % raw
             else:
                 arg = encode_arg(raw)
             size = arg.nbytes if type(arg) is memoryview else len(arg)

@@ -394,9 +394,11 @@ def _xread(states: list[_CursorState], block_s: float | None) -> dict[_CursorSta
     if not states:
         return {}
     conn = states[0].events.runtime.conn
-    windowed = [s for s in states if s.window and not s.sized]
+    windowed: list[_CursorState] = []  # first reads by index window
+    others: list[_CursorState] = []
+    for state in states:
+        (windowed if state.window and not state.sized else others).append(state)
     if windowed:
-        others = [s for s in states if not (s.window and not s.sized)]
         out = _read_windows(conn, windowed, others)
         if out or block_s is None:
             return out

@@ -34,10 +34,6 @@ def _field_map(fields: Any, stream: str | None) -> dict[bytes, Any]:
         raise MalformedEntryError("Entry has an unhashable field name", stream) from None
 
 
-def _payload_and_len(fields: dict[bytes, Any]) -> tuple[Any, Any]:
-    return fields.get(b"payload"), fields.get(b"len")
-
-
 def parse_entry(raw: Any, stream: str | None = None) -> Entry:
     """One entry of an XRANGE/XREAD reply: ``[id, [field, value, ...]]``."""
     raw_id, raw_fields = raw[0], raw[1]
@@ -46,12 +42,16 @@ def parse_entry(raw: Any, stream: str | None = None) -> Entry:
     except (ValueError, AttributeError):
         raise MalformedEntryError(f"Entry id {raw_id!r} is not <index>-<seq>", stream) from None
     if first < MAX_STREAM_ID:
-        if type(raw_fields) is list and len(raw_fields) == 4 and raw_fields[0] == b"payload":
+        if (
+            type(raw_fields) is list
+            and len(raw_fields) == 4
+            and raw_fields[0] == b"payload"
+            and raw_fields[2] == b"len"
+        ):
             payload, raw_len = raw_fields[1], raw_fields[3]  # a batch, as producers write it
-            if raw_fields[2] != b"len":
-                payload, raw_len = _payload_and_len(_field_map(raw_fields, stream))
         else:
-            payload, raw_len = _payload_and_len(_field_map(raw_fields, stream))
+            fields = _field_map(raw_fields, stream)
+            payload, raw_len = fields.get(b"payload"), fields.get(b"len")
         if payload is None:
             raise MalformedEntryError("Entry has no 'payload' field", stream, first)
         if raw_len is None:
