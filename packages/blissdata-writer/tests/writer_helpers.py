@@ -46,20 +46,20 @@ class BlissWriter:
         keys: list[str] = []
         deadline = time.monotonic() + 120.0
         with DataStore(redis_url) as store:
-            while time.monotonic() < deadline:
+            while True:
                 # one more each 2 s: the last may have landed between two polls
                 identity = {"name": "ready", "number": len(keys) + 1, "data_policy": "no_policy"}
                 keys.append(store.create_scan(identity).key)
-                retry = time.monotonic() + 2.0
-                while time.monotonic() < retry:
-                    if any(key in self.log() for key in keys):
-                        return
-                    if self.proc.poll() is not None:
-                        raise RuntimeError(
-                            f"blisswriter exited ({self.proc.returncode}):\n{self.log()}"
-                        )
-                    time.sleep(0.05)
-        raise TimeoutError(f"blisswriter saw none of {keys} within 120 s:\n{self.log()[-3000:]}")
+                try:
+                    self._wait_for(
+                        lambda text: any(key in text for key in keys),
+                        f"see any of {keys}",
+                        timeout=min(2.0, max(0.0, deadline - time.monotonic())),
+                    )
+                    return
+                except TimeoutError:
+                    if time.monotonic() >= deadline:
+                        raise
 
     def log(self) -> str:
         return self.log_path.read_text()
